@@ -1,3 +1,3 @@
 """Load the emotion-hypotheses pytest plugin for the verdict suite and the library tests."""
 
-pytest_plugins = ["emotion_hypotheses.plugin"]
+pytest_plugins = ["emotion_hypotheses.plugin", "pytester"]

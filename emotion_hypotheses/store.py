@@ -107,7 +107,7 @@ class CorruptEntryWarning(UserWarning):
 def entry_key(fields: Mapping[str, Any]) -> str:
     """Return the sha256 hex key of ``fields`` and ``FORMAT_VERSION``.
 
-    ``fields`` holds everything that changes a capture: model id and revision (or a weights
+    ``fields`` contains everything that changes a capture: model id and revision (or a weights
     hash), prompt, seed, generation parameters and capture spec. The key is computed over
     canonical JSON (sorted keys, no whitespace, floats by ``repr``), so dict order does not
     matter. A tuple gives the same key as the equal list, but ``1``, ``1.0`` and ``True`` give
@@ -238,12 +238,14 @@ def _prepare_arrays(
 
 
 def _to_storage_dtype(array: np.ndarray, keep: bool, float_dtype: np.dtype) -> tuple[np.ndarray, str]:
-    """Return the array to store and why it has that dtype.
+    """Return the array to store and the reason for its dtype, which is one of:
 
-    The reason is one of: ``not_float`` (integer, bool, complex and str arrays keep their dtype),
-    ``keep_precision``, ``not_narrower`` (the array is no wider than ``float_dtype``),
-    ``float_dtype``, or ``overflow`` (finite values beyond ``float_dtype``'s range, so the
-    narrowest wider float type that holds them, or the original dtype).
+    - ``not_float``: integer, bool, complex and str arrays keep their dtype.
+    - ``keep_precision``: the array is named in keep_precision and keeps its dtype.
+    - ``not_narrower``: the array is no wider than ``float_dtype``.
+    - ``float_dtype``: converted to ``float_dtype``.
+    - ``overflow``: finite values lie beyond ``float_dtype``'s range, so the array has the
+      narrowest wider float type that can represent them, or its original dtype.
     """
     original = array.dtype
     if original.kind != "f":
@@ -487,7 +489,7 @@ class Entry:
 
 
 def _read_manifest(entry_dir: Path, key: str) -> dict[str, Any]:
-    """Parse and check the structure of ``manifest.json``; raise CorruptEntryError on any problem."""
+    """Parse ``manifest.json`` and check its structure, raising CorruptEntryError on any problem."""
     manifest_path = entry_dir / MANIFEST_FILE
     try:
         manifest = json.loads(manifest_path.read_bytes())
@@ -568,9 +570,12 @@ def _read_entry(entry_dir: Path, key: str) -> Entry | None:
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise CorruptEntryError(f"{ARRAYS_FILE} cannot be opened ({exc})") from exc
     if stored_names != set(manifest["arrays"]):
-        raise CorruptEntryError(f"{ARRAYS_FILE} holds arrays {sorted(stored_names)}, the manifest lists others")
+        raise CorruptEntryError(
+            f"{ARRAYS_FILE} contains arrays {sorted(stored_names)}, but the manifest lists {sorted(manifest['arrays'])}"
+        )
 
-    assert arrays_identity is not None  # ARRAYS_FILE is listed, as _read_manifest checked
+    # _read_manifest checked that the manifest lists ARRAYS_FILE, so the loop above set this.
+    assert arrays_identity is not None
     return Entry(key, entry_dir, manifest, meta, arrays_identity)
 
 
@@ -579,7 +584,7 @@ def _read_entry(entry_dir: Path, key: str) -> Entry | None:
 
 
 class RunStore:
-    """Directory of captures, one entry per key; see the module docstring for the layout.
+    """Directory of captures, one entry per key, laid out as the module docstring describes.
 
     ``lock_timeout`` is the number of seconds ``lock`` and ``get_or_create`` wait for another
     process that holds an entry's lock (``math.inf`` waits forever). ``float_dtype`` is the
@@ -689,9 +694,10 @@ class RunStore:
 
         Float arrays are stored as ``float_dtype`` except those named in ``keep_precision``. An
         array with finite values beyond ``float_dtype``'s range is stored in the narrowest wider
-        float type that holds them. Integer, bool, complex and str arrays keep their dtype. The
-        manifest records each array's original and stored dtype and the reason for the choice.
-        Values below float16's smallest subnormal (about 6e-8) become zero in float16 storage.
+        float type that can represent them. Integer, bool, complex and str arrays keep their
+        dtype. The manifest records each array's original and stored dtype and the reason for the
+        choice. Values below float16's smallest subnormal (about 6e-8) become zero in float16
+        storage.
 
         A complete, valid entry that already exists is kept and returned unless ``replace`` is
         true. Raises StoreError for invalid input or when the write fails.
@@ -716,8 +722,8 @@ class RunStore:
 
         ``refresh=True`` regenerates the entry even when it exists, but only once per process and
         key: a later call in the same process reads the regenerated entry, so several tests
-        asking for one sample do not regenerate it again and again. Under pytest-xdist every
-        worker is a separate process, so every worker that asks for the key regenerates it once.
+        requesting one sample do not regenerate it again and again. Under pytest-xdist every
+        worker is a separate process, so every worker that requests the key regenerates it once.
 
         When ``make`` raises, no entry is written, the lock is released and the error propagates.
         """
@@ -779,7 +785,7 @@ class RunStore:
             except filelock.Timeout:
                 raise StoreError(
                     f"timed out after {self.lock_timeout:g} s waiting for run store lock "
-                    f"{file_lock.lock_file}. Another process holds it, or hangs while holding it. "
+                    f"{file_lock.lock_file}. Another process or thread holds it, or hangs while holding it. "
                     "Wait for that process, or raise lock_timeout when generating one sample takes "
                     "longer. If no other test process runs, the lock is stale: delete that file and rerun"
                 ) from None
@@ -859,7 +865,7 @@ class RunStore:
         self._remove_locked(key)
 
     def _remove_locked(self, key: str) -> bool:
-        """Delete the entry directory of ``key``; the caller holds the lock. Return whether one existed."""
+        """Delete the entry directory of ``key`` and return whether one existed. The caller holds the lock."""
         entry_dir = self._entry_dir(key)
         if not entry_dir.exists():
             return False
@@ -965,7 +971,8 @@ class RunStore:
             "arrays": array_records,
             "files": file_records,
         }
-        manifest_text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False)
+        # Unsorted, so that a reader gets the arrays in the order they were stored.
+        manifest_text = json.dumps(manifest, indent=2, ensure_ascii=False)
         _write_file(write_dir / MANIFEST_FILE, manifest_text.encode("utf-8"))
         _fsync_dir(write_dir)
         return manifest

@@ -1,7 +1,12 @@
 """Tests for emotion_hypotheses.analysis.acoustic on synthesized signals with known properties."""
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
+import soundfile
 
 from emotion_hypotheses.analysis.acoustic import (
     MAJOR_PROFILE,
@@ -13,6 +18,9 @@ from emotion_hypotheses.analysis.acoustic import (
 from emotion_hypotheses.errors import InsufficientDataError
 
 SR = 32000
+
+# Installed by Debian's fluid-soundfont-gm package.
+GM_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 
 def sine(frequency_hz, duration_s, amplitude=0.5):
@@ -145,7 +153,7 @@ def test_half_second_computes():
 
 
 def test_shorter_than_frame_raises():
-    with pytest.raises(InsufficientDataError, match=r"1000 samples.*generate longer audio"):
+    with pytest.raises(InsufficientDataError, match=r"1000 samples.*Generate longer audio"):
         acoustic_features(np.ones(1000) * 0.1, SR)
 
 
@@ -184,3 +192,46 @@ def test_table_columns_per_waveform():
 def test_table_empty_raises():
     with pytest.raises(InsufficientDataError, match="empty"):
         acoustic_table([], SR)
+
+
+def render_corpus_score(score_name, directory):
+    """Render a music21 corpus score to a mono waveform at SR with fluidsynth and the GM soundfont."""
+    music21_corpus = pytest.importorskip("music21.corpus", reason="music21 is not installed (pip install music21)")
+
+    if shutil.which("fluidsynth") is None:
+        pytest.skip("fluidsynth is not installed (apt-get install fluidsynth)")
+    if not GM_SOUNDFONT.is_file():
+        pytest.skip(f"{GM_SOUNDFONT} not found (apt-get install fluid-soundfont-gm)")
+
+    midi_path = directory / "score.mid"
+    wav_path = directory / "score.wav"
+    music21_corpus.parse(score_name).write("midi", fp=str(midi_path))
+
+    subprocess.run(
+        ["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(SR), "-F", str(wav_path), str(GM_SOUNDFONT), str(midi_path)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    waveform, sample_rate = soundfile.read(wav_path)
+    assert sample_rate == SR
+    if waveform.ndim == 2:
+        waveform = waveform.mean(axis=1)
+
+    return waveform
+
+
+# music21 analyzes bwv253 as A major and bwv84.5 as B minor.
+@pytest.mark.parametrize(
+    ("score_name", "expected_mode", "expected_tonic"),
+    [("bach/bwv253", "major", "A"), ("bach/bwv84.5", "minor", "B")],
+)
+def test_rendered_chorale_mode(tmp_path, score_name, expected_mode, expected_tonic):
+    waveform = render_corpus_score(score_name, tmp_path)
+
+    features = acoustic_features(waveform, SR)
+
+    assert features.mode == expected_mode
+    assert features.tonic == expected_tonic
+    assert np.isfinite(features.tempo_bpm)

@@ -80,7 +80,7 @@ def test_factor_space_ignores_offset():
 def test_factor_space_caps_factors():
     features = np.random.default_rng(4).normal(size=(10, 30))
 
-    with pytest.warns(UserWarning, match="using 9 factors"):
+    with pytest.warns(UserWarning, match="Using 9 factors"):
         space = fit_factor_space(features, n_factors=50)
 
     assert space.n_factors == 9

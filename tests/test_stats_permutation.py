@@ -150,6 +150,19 @@ def test_permutation_pvalue_range_and_floor(values, seed, n_permutations, altern
 
 @FAST
 @given(
+    observed=finite_floats,
+    null=arrays(float, st.integers(1, 50), elements=finite_floats),
+    alternative=st.sampled_from(["greater", "less", "two-sided"]),
+)
+def test_pvalue_from_null_range_and_floor(observed, null, alternative):
+    pvalue = pvalue_from_null(observed, null, alternative)
+
+    assert 0 < pvalue <= 1
+    assert pvalue >= 1 / (null.size + 1)
+
+
+@FAST
+@given(
     values=arrays(float, st.integers(4, 20), elements=finite_floats),
     seed=st.integers(0, 2**16),
     grouped=st.booleans(),

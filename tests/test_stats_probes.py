@@ -133,7 +133,7 @@ def test_probe_pooled_accuracy_matches_fold_counts():
 
     result = probe(X, y, groups)
 
-    # Each fold holds whole templates of equal size, so pooled and mean fold accuracy agree.
+    # Each fold contains whole templates of equal size, so pooled and mean fold accuracy agree.
     assert result.accuracy == pytest.approx(np.mean(result.fold_accuracies))
 
 

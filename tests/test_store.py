@@ -120,7 +120,7 @@ def test_round_trip_dtypes_meta_files(tmp_path):
     assert entry is not None
     assert entry.key == key
     assert entry.meta == meta
-    assert set(entry.names) == set(arrays)
+    assert entry.names == tuple(arrays)
 
     records = entry.manifest["arrays"]
     expected_stored = {
@@ -211,8 +211,8 @@ def test_put_keeps_existing_unless_replace(tmp_path):
     key = entry_key(sample_fields())
 
     store.put(key, sample_arrays(seed=1), {"version": 1})
-    kept = store.put(key, sample_arrays(seed=2), {"version": 2})
-    assert kept.meta == {"version": 1}
+    kept_entry = store.put(key, sample_arrays(seed=2), {"version": 2})
+    assert kept_entry.meta == {"version": 1}
     assert store.get(key).meta == {"version": 1}
 
     replaced = store.put(key, sample_arrays(seed=2), {"version": 2}, replace=True)
@@ -616,8 +616,8 @@ def test_concurrent_processes_make_each_key_once(tmp_path):
         process.join(timeout=60)
 
     assert [process.exitcode for process in processes] == [0, 0, 0, 0]
-    made = counter_path.read_text(encoding="utf-8").split()
-    assert sorted(made) == sorted(keys)
+    made_keys = counter_path.read_text(encoding="utf-8").split()
+    assert sorted(made_keys) == sorted(keys)
 
     results = [json.loads(path.read_text(encoding="utf-8")) for path in results_dir.iterdir()]
     assert len(results) == 4
@@ -626,10 +626,10 @@ def test_concurrent_processes_make_each_key_once(tmp_path):
     assert RunStore(root).keys() == sorted(keys)
 
 
-def hold_lock(root: Path, key: str, held, release) -> None:
+def hold_lock(root: Path, key: str, lock_held, release) -> None:
     lock = RunStore(root).try_lock(key)
     assert lock is not None
-    held.set()
+    lock_held.set()
     release.wait(timeout=30)
     lock.release()
 
@@ -639,13 +639,13 @@ def test_try_lock_held_by_other_process(tmp_path):
     context = multiprocessing.get_context("fork")
     key = entry_key(sample_fields())
     store = RunStore(tmp_path, lock_timeout=0.2)
-    held = context.Event()
+    lock_held = context.Event()
     release = context.Event()
-    process = context.Process(target=hold_lock, args=(tmp_path, key, held, release))
+    process = context.Process(target=hold_lock, args=(tmp_path, key, lock_held, release))
     process.start()
 
     try:
-        assert held.wait(timeout=30)
+        assert lock_held.wait(timeout=30)
         assert store.try_lock(key) is None
 
         lock_file = str(tmp_path / "locks" / f"{key}.lock")
@@ -804,7 +804,7 @@ def test_make_with_wrong_result(tmp_path):
 finite_or_special_float32 = st.floats(width=32, allow_nan=True, allow_infinity=True)
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     values=hnp.arrays(np.float32, hnp.array_shapes(max_dims=3, max_side=6), elements=finite_or_special_float32),
     keep=st.booleans(),

@@ -7,9 +7,9 @@ The module offers:
 - ``estimate_mode``: the Krumhansl-Kessler key-profile mode estimate from a 12-bin chroma vector.
 - ``acoustic_table``: the features of many waveforms as one array per feature.
 
-Features come from librosa (0.11). librosa takes about 3 s to import, and its first import
-after installation compiles numba code for about 20 more seconds, so it is imported inside
-the functions that need it.
+Features come from librosa (0.11). On a 2-core CPU, importing librosa took about 3 s, and the
+first import after installation took about 24 s because numba compiles and caches code. So
+librosa is imported inside the functions that need it, not with this module.
 
 Short and silent audio: a waveform shorter than one STFT frame (2048 samples) raises
 InsufficientDataError. Silent audio (every frame below -100 dBFS) gets ``rms_db`` = -100,
@@ -44,7 +44,7 @@ MIN_TEMPO_DURATION_S = 2.0
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
-# Krumhansl and Kessler (1982) probe-tone ratings for C major and C minor, starting at C,
+# Krumhansl-Kessler probe-tone ratings for C major and C minor, starting at C,
 # the profiles of the Krumhansl-Schmuckler key-finding algorithm.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -76,18 +76,18 @@ def _validate_waveform(waveform: np.ndarray, sr: int) -> np.ndarray:
     waveform = np.asarray(waveform, dtype=np.float32)
 
     if waveform.ndim != 1:
-        raise ValueError(f"waveform must be mono with shape (n,), got shape {waveform.shape}; mix channels down first")
+        raise ValueError(f"waveform must be mono with shape (n,), got shape {waveform.shape}. Mix channels down first")
 
     if sr <= 0:
         raise ValueError(f"sr must be a positive sample rate in Hz, got {sr}")
 
     if not np.all(np.isfinite(waveform)):
-        raise ValueError("waveform contains NaN or infinite samples; check the decoder output")
+        raise ValueError("waveform contains NaN or infinite samples. Check the decoder output")
 
     if waveform.size < N_FFT:
         raise InsufficientDataError(
             f"waveform has {waveform.size} samples ({waveform.size / sr:.3f} s at {sr} Hz), but acoustic "
-            f"features need at least {N_FFT} samples (one STFT frame); generate longer audio"
+            f"features need at least {N_FFT} samples (one STFT frame). Generate longer audio"
         )
 
     return waveform
@@ -203,7 +203,7 @@ def acoustic_table(waveforms: Sequence[np.ndarray], sr: int) -> dict[str, np.nda
     rows = [asdict(acoustic_features(waveform, sr)) for waveform in waveforms]
 
     if not rows:
-        raise InsufficientDataError("waveforms is empty; pass at least one waveform")
+        raise InsufficientDataError("waveforms is empty. Pass at least one waveform")
 
     table: dict[str, np.ndarray] = {}
     for name in rows[0]:

@@ -30,7 +30,7 @@ def _validate_weights(weights: np.ndarray, name: str = "weights") -> np.ndarray:
         raise ValueError(f"{name} must have shape (L, H, S, T), got shape {weights.shape}")
 
     if np.any(weights < 0):
-        raise ValueError(f"{name} contains negative values; pass attention probabilities after the softmax")
+        raise ValueError(f"{name} contains negative values. Pass attention probabilities after the softmax")
 
     return weights
 
@@ -73,7 +73,9 @@ def mean_emotion_word_mass(
     label_list = as_labels(labels, len(weights_list))
 
     if len(word_masks) != len(weights_list):
-        raise ValueError(f"got {len(word_masks)} word masks for {len(weights_list)} attention arrays; pass one per sample")
+        raise ValueError(
+            f"got {len(word_masks)} word masks for {len(weights_list)} attention arrays. Pass one per sample"
+        )
 
     per_sample = [emotion_word_mass(weights, mask).mean(axis=-1) for weights, mask in zip(weights_list, word_masks)]
 
@@ -105,13 +107,13 @@ def attention_row_divergence(
 
     if weights_a.shape[:2] != weights_b.shape[:2]:
         raise ValueError(
-            f"weights_a has (L, H) = {weights_a.shape[:2]} and weights_b has {weights_b.shape[:2]}; "
-            "pass attention from one model"
+            f"weights_a has (L, H) = {weights_a.shape[:2]} and weights_b has {weights_b.shape[:2]}. "
+            "Pass attention from one model"
         )
 
     common_steps = min(weights_a.shape[2], weights_b.shape[2])
     if common_steps == 0:
-        raise InsufficientDataError("an attention array has 0 generation steps; generate at least one step")
+        raise InsufficientDataError("an attention array has 0 generation steps. Generate at least one step")
 
     weights_a = weights_a[:, :, :common_steps, :]
     weights_b = weights_b[:, :, :common_steps, :]
@@ -126,8 +128,8 @@ def attention_row_divergence(
 
     if weights_a.shape[-1] != weights_b.shape[-1]:
         raise ValueError(
-            f"weights_a has {weights_a.shape[-1]} text tokens and weights_b has {weights_b.shape[-1]}; "
-            "pass word_mask_a and word_mask_b to compare emotion-word mass instead of tokens"
+            f"weights_a has {weights_a.shape[-1]} text tokens and weights_b has {weights_b.shape[-1]}. "
+            "Pass word_mask_a and word_mask_b to compare emotion-word mass instead of tokens"
         )
 
     return jensen_shannon(weights_a, weights_b)
@@ -155,8 +157,8 @@ def attention_divergence(
 
     if np.all(np.isnan(rows)):
         raise InsufficientDataError(
-            "every attention row has zero total mass, so no divergence is defined; "
-            "check that the capture recorded attention probabilities"
+            "every attention row has zero total mass, so no divergence is defined. "
+            "Check that the capture recorded attention probabilities"
         )
 
     return float(np.nanmean(rows))
@@ -179,7 +181,9 @@ def attention_between_within(
         return between_within_pairs(list(weights_list), labels, attention_divergence)
 
     if len(word_masks) != len(weights_list):
-        raise ValueError(f"got {len(word_masks)} word masks for {len(weights_list)} attention arrays; pass one per sample")
+        raise ValueError(
+            f"got {len(word_masks)} word masks for {len(weights_list)} attention arrays. Pass one per sample"
+        )
 
     items = list(zip(weights_list, word_masks))
 

@@ -85,8 +85,8 @@ def fit_factor_space(
     n_samples, n_dims = features.shape
     if n_samples < 2 or n_dims < 1:
         raise InsufficientDataError(
-            f"features has shape {features.shape}, but a factor space needs at least 2 samples and 1 dimension; "
-            "raise --samples"
+            f"features has shape {features.shape}, but a factor space needs at least 2 samples and 1 dimension. "
+            "Raise --samples"
         )
 
     max_factors = min(n_samples - 1, n_dims)
@@ -94,7 +94,7 @@ def fit_factor_space(
     if n_factors > max_factors:
         warnings.warn(
             f"n_factors={n_factors} exceeds min(N - 1, D) = {max_factors} for features of shape "
-            f"{features.shape}; using {max_factors} factors",
+            f"{features.shape}. Using {max_factors} factors",
             UserWarning,
             stacklevel=2,
         )

@@ -45,7 +45,7 @@ def velocity(resid: np.ndarray) -> np.ndarray:
 
     if resid.shape[1] < 2:
         raise InsufficientDataError(
-            f"resid has {resid.shape[1]} step(s), but a velocity needs at least 2; generate longer audio"
+            f"resid has {resid.shape[1]} step(s), but a velocity needs at least 2. Generate longer audio"
         )
 
     return np.diff(resid, axis=1)
@@ -75,7 +75,7 @@ def emotion_mean_trajectories(
     groups = emotion_groups(label_list)
 
     if not groups:
-        raise InsufficientDataError("resid_list is empty; capture at least one sample per emotion")
+        raise InsufficientDataError("resid_list is empty. Capture at least one sample per emotion")
 
     shape = _validate_resid(resid_list[0], "resid_list[0]").shape
     means = np.zeros((len(groups), *shape))
@@ -85,8 +85,8 @@ def emotion_mean_trajectories(
             resid = _validate_resid(resid_list[i], f"resid_list[{i}]")
             if resid.shape != shape:
                 raise ValueError(
-                    f"resid_list[{i}] has shape {resid.shape}, but resid_list[0] has {shape}; "
-                    "generate every sample with the same length"
+                    f"resid_list[{i}] has shape {resid.shape}, but resid_list[0] has {shape}. "
+                    "Generate every sample with the same length"
                 )
             means[row] += resid
         means[row] /= len(indices)
@@ -107,7 +107,7 @@ def _per_step_pair_cosine(trajectories: np.ndarray, emotions: list[str], pair: t
     else:
         missing = [emotion for emotion in pair if emotion not in emotions]
         if missing:
-            raise ValueError(f"emotion(s) {missing} not found in labels; choose from {emotions}")
+            raise ValueError(f"emotion(s) {missing} not found in labels. Choose from {emotions}")
         pairs = [(emotions.index(pair[0]), emotions.index(pair[1]))]
 
     unit = _unit(trajectories)
@@ -129,7 +129,7 @@ def static_similarity(
     differ more in how the state moves than in where it is.
     """
     emotions, means = emotion_mean_trajectories(resid_list, labels)
-    require_emotions(dict.fromkeys(emotions))
+    require_emotions(emotions)
 
     return np.nanmean(_per_step_pair_cosine(means, emotions, pair), axis=-1)
 
@@ -146,7 +146,7 @@ def velocity_similarity(
     Steps where a mean velocity is zero have no direction and are skipped.
     """
     emotions, means = emotion_mean_trajectories(resid_list, labels)
-    require_emotions(dict.fromkeys(emotions))
+    require_emotions(emotions)
 
     velocities = np.stack([velocity(mean) for mean in means])
 
@@ -154,7 +154,8 @@ def velocity_similarity(
 
     if np.all(np.isnan(cosines)):
         raise InsufficientDataError(
-            "every mean velocity is zero, so no velocity direction is defined; check that the captured states change over steps"
+            "every mean velocity is zero, so no velocity direction is defined. "
+            "Check that the captured states change over steps"
         )
 
     return np.nanmean(cosines, axis=-1)
@@ -196,12 +197,14 @@ def trajectory_divergence(
 
     n_steps = curve.shape[1]
     if n_steps < 2:
-        raise InsufficientDataError(f"the trajectories have {n_steps} step(s), but a trend needs at least 2; generate longer audio")
+        raise InsufficientDataError(
+            f"the trajectories have {n_steps} step(s), but a trend needs at least 2. Generate longer audio"
+        )
 
     if np.isnan(curve).any():
         raise InsufficientDataError(
-            f"a mean state of {emotion_a!r} or {emotion_b!r} is the zero vector, so its cosine is undefined; "
-            "check that the capture recorded the residual stream"
+            f"a mean state of {emotion_a!r} or {emotion_b!r} is the zero vector, so its cosine is undefined. "
+            "Check that the capture recorded the residual stream"
         )
 
     steps = np.arange(n_steps, dtype=np.float64)

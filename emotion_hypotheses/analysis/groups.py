@@ -12,7 +12,7 @@ The module offers:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import TypeVar
@@ -33,7 +33,7 @@ def as_labels(labels: Sequence[str], n_samples: int) -> list[str]:
 
     if len(label_list) != n_samples:
         raise ValueError(
-            f"got {len(label_list)} labels for {n_samples} samples; pass exactly one emotion label per sample"
+            f"got {len(label_list)} labels for {n_samples} samples. Pass exactly one emotion label per sample"
         )
 
     return label_list
@@ -52,13 +52,13 @@ def emotion_groups(labels: Sequence[str]) -> dict[str, np.ndarray]:
     return {emotion: np.asarray(groups[emotion], dtype=np.intp) for emotion in sorted(groups)}
 
 
-def require_emotions(groups: dict[str, np.ndarray], minimum: int = 2) -> None:
-    """Raise InsufficientDataError when ``groups`` has fewer than ``minimum`` emotions."""
-    if len(groups) < minimum:
-        found = ", ".join(repr(emotion) for emotion in groups) or "none"
+def require_emotions(emotions: Collection[str], minimum: int = 2) -> None:
+    """Raise InsufficientDataError when ``emotions`` (names, or a map keyed by them) has fewer than ``minimum``."""
+    if len(emotions) < minimum:
+        found = ", ".join(repr(emotion) for emotion in emotions) or "none"
         raise InsufficientDataError(
-            f"found {len(groups)} emotion(s) ({found}), but this comparison needs at least {minimum}; "
-            "use a prompt set with more emotions"
+            f"found {len(emotions)} emotion(s) ({found}), but this comparison needs at least {minimum}. "
+            "Use a prompt set with more emotions"
         )
 
 
@@ -72,7 +72,7 @@ def require_samples_per_emotion(groups: dict[str, np.ndarray], minimum: int = 2)
         if len(indices) < minimum:
             raise InsufficientDataError(
                 f"emotion {emotion!r} has {len(indices)} sample(s), but within-emotion comparisons "
-                f"need at least {minimum}; raise --samples to {minimum} or more"
+                f"need at least {minimum}. Raise --samples to {minimum} or more"
             )
 
 

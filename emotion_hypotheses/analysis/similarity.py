@@ -53,7 +53,7 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 
     if np.any(counts == 0):
         raise InsufficientDataError(
-            "a mask row marks no real token, so its mean is undefined; pass a mask with at least one true entry per row"
+            "a mask row marks no real token, so its mean is undefined. Pass a mask with at least one true entry per row"
         )
 
     return (hidden * weights[..., None]).sum(axis=-2) / counts
@@ -112,8 +112,8 @@ def mean_between_emotion_cosine(matrix: np.ndarray) -> float:
 
     if rows.size == 0:
         raise InsufficientDataError(
-            f"the similarity matrix has {matrix.shape[0]} emotion(s), so it has no between-emotion pair; "
-            "use a prompt set with at least 2 emotions"
+            f"the similarity matrix has {matrix.shape[0]} emotion(s), so it has no between-emotion pair. "
+            "Use a prompt set with at least 2 emotions"
         )
 
     return float(np.mean(matrix[rows, columns]))
@@ -197,7 +197,7 @@ def layer_similarity_curve(
     if pair is not None:
         missing = [emotion for emotion in pair if emotion not in emotions]
         if missing:
-            raise ValueError(f"emotion(s) {missing} not found in labels; choose from {emotions}")
+            raise ValueError(f"emotion(s) {missing} not found in labels. Choose from {emotions}")
 
     n_layers = resid.shape[1]
     curve = np.empty(n_layers)

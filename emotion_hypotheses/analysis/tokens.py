@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
+from scipy.special import rel_entr
 
 from emotion_hypotheses.analysis.groups import (
     as_labels,
@@ -41,12 +41,12 @@ def _validate_codes(codes: np.ndarray, vocab_size: int | None = None, name: str 
         raise ValueError(f"{name} must be an integer array of token ids, got dtype {codes.dtype}")
 
     if codes.shape[1] == 0:
-        raise InsufficientDataError(f"{name} has 0 frames; generate audio of at least one frame")
+        raise InsufficientDataError(f"{name} has 0 frames. Generate audio of at least one frame")
 
     if vocab_size is not None and (codes.min() < 0 or codes.max() >= vocab_size):
         raise ValueError(
-            f"{name} contains token ids in [{codes.min()}, {codes.max()}], outside [0, {vocab_size}); "
-            "pass the model's codebook size as vocab_size"
+            f"{name} contains token ids in [{codes.min()}, {codes.max()}], outside [0, {vocab_size}). "
+            "Pass the model's codebook size as vocab_size"
         )
 
     return codes
@@ -74,7 +74,8 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray | float:
     ``p`` and ``q`` have the same shape ``(..., V)`` and are normalized to sum to 1 along the
     last axis. Returns a float for 1-D input and an array of shape ``(...)`` otherwise.
     Values lie in [0, 1]: 0 for identical distributions and 1 for disjoint supports. This is
-    the divergence, the square of scipy's Jensen-Shannon distance. An all-zero row gives NaN.
+    the divergence, the square of the Jensen-Shannon distance that
+    scipy.spatial.distance.jensenshannon returns. An all-zero row gives NaN.
     """
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
@@ -83,14 +84,22 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray | float:
         raise ValueError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
 
     if np.any(p < 0) or np.any(q < 0):
-        raise ValueError("p and q must be non-negative; pass probabilities or counts")
+        raise ValueError("p and q must be non-negative. Pass probabilities or counts")
 
-    # An all-zero row divides 0 by 0 inside scipy, and the NaN it yields is the documented result.
+    # Computed from scipy.special.rel_entr instead of scipy.spatial.distance.jensenshannon,
+    # because jensenshannon returns the square root, and for (nearly) identical inputs round-off
+    # makes the value under that root slightly negative, so it returns NaN (scipy 1.17.1,
+    # for example p = ones(6), q = full(6, 1.62651722)).
     with np.errstate(invalid="ignore", divide="ignore"):
-        distance = jensenshannon(p, q, base=2, axis=-1)
+        p = p / p.sum(axis=-1, keepdims=True)
+        q = q / q.sum(axis=-1, keepdims=True)
 
-    # Round-off can push the squared distance slightly outside [0, 1].
-    divergence = np.clip(np.square(distance), 0.0, 1.0)
+    # An all-zero row became NaN above (0 / 0), and rel_entr keeps it NaN, which is the documented result.
+    midpoint = 0.5 * (p + q)
+    divergence_nats = 0.5 * (rel_entr(p, midpoint).sum(axis=-1) + rel_entr(q, midpoint).sum(axis=-1))
+
+    # Round-off can put the value slightly outside [0, 1].
+    divergence = np.clip(divergence_nats / np.log(2.0), 0.0, 1.0)
 
     if divergence.ndim == 0:
         return float(divergence)
@@ -137,7 +146,7 @@ def token_distribution_divergence(
     Needs at least 2 emotions and 2 samples per emotion (InsufficientDataError otherwise).
     """
     if len(codes_list) == 0:
-        raise InsufficientDataError("codes_list is empty; capture at least 2 samples per emotion")
+        raise InsufficientDataError("codes_list is empty. Capture at least 2 samples per emotion")
 
     codes_arrays = [_validate_codes(codes, vocab_size, name=f"codes_list[{i}]") for i, codes in enumerate(codes_list)]
 
@@ -145,8 +154,8 @@ def token_distribution_divergence(
     for i, codes in enumerate(codes_arrays):
         if codes.shape[0] != n_codebooks:
             raise ValueError(
-                f"codes_list[{i}] has {codes.shape[0]} codebooks, but codes_list[0] has {n_codebooks}; "
-                "pass codes from one model"
+                f"codes_list[{i}] has {codes.shape[0]} codebooks, but codes_list[0] has {n_codebooks}. "
+                "Pass codes from one model"
             )
 
     label_list = as_labels(labels, len(codes_arrays))
@@ -229,7 +238,7 @@ def sequence_similarity(codes_a: np.ndarray, codes_b: np.ndarray) -> dict[str, n
     if common_length < 2:
         raise InsufficientDataError(
             f"the code matrices have {codes_a.shape[1]} and {codes_b.shape[1]} frames, but bigrams need "
-            "a common length of at least 2; generate longer audio"
+            "a common length of at least 2. Generate longer audio"
         )
 
     codes_a = codes_a[:, :common_length]
@@ -249,5 +258,5 @@ def sequence_similarity(codes_a: np.ndarray, codes_b: np.ndarray) -> dict[str, n
 def _require_same_codebooks(codes_a: np.ndarray, codes_b: np.ndarray) -> None:
     if codes_a.shape[0] != codes_b.shape[0]:
         raise ValueError(
-            f"codes_a has {codes_a.shape[0]} codebooks and codes_b has {codes_b.shape[0]}; pass codes from one model"
+            f"codes_a has {codes_a.shape[0]} codebooks and codes_b has {codes_b.shape[0]}. Pass codes from one model"
         )

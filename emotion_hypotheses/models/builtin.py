@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordLevel
 from transformers import (
     EncodecConfig,
@@ -64,8 +64,10 @@ class BuiltinSpec:
 
 TINY = BuiltinSpec(
     name="tiny",
+    # The text width differs from the decoder width, as in the real checkpoints (768 vs 1024),
+    # so the tiny model has an encoder-to-decoder projection too.
     text_encoder=dict(
-        d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+        d_model=24, d_kv=6, d_ff=48, num_layers=2, num_heads=4,
         relative_attention_num_buckets=8, dropout_rate=0.0,
     ),
     audio_encoder=dict(
@@ -76,6 +78,8 @@ TINY = BuiltinSpec(
     decoder=dict(
         vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, ffn_dim=64,
         num_codebooks=4, max_position_embeddings=1024, dropout=0.0,
+        # A wider initialisation than the real 0.02, so that random text visibly steers the tiny decoder.
+        initializer_factor=0.2,
     ),
 )
 
@@ -100,6 +104,9 @@ SMALL_RANDOM = BuiltinSpec(
 
 BUILTIN_SPECS = {spec.name: spec for spec in (TINY, SMALL_RANDOM)}
 
+# Planted variants of the tiny model (see planted.py): same architecture, known answers.
+PLANTED_NAMES = ("planted-null", "planted-text-only", "planted-all")
+
 
 def bundled_prompt_words() -> list[str]:
     """Collect the lower-case words of every bundled prompt-set file, for the tiny vocabulary."""
@@ -109,18 +116,24 @@ def bundled_prompt_words() -> list[str]:
     return sorted(words)
 
 
-def build_word_tokenizer(words: list[str]) -> PreTrainedTokenizerFast:
+def build_word_tokenizer(words: list[str], aliases: dict[str, str] | None = None) -> PreTrainedTokenizerFast:
     """Build a word-level tokenizer that lower-cases, splits on words and punctuation, and appends </s>.
 
-    Unknown words map to <unk>. Offsets are available, so emotion-word spans map to token indices
-    the same way as with the real T5 tokenizer.
+    Unknown words map to <unk>. ``aliases`` maps words to a shared token, so that several words
+    get one id (the planted models use this). Offsets are available, so emotion-word spans map to
+    token indices the same way as with the real T5 tokenizer.
     """
+    aliases = aliases or {}
     vocabulary = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
-    for word in sorted(set(BASE_WORDS) | set(words)):
+    for word in sorted(set(BASE_WORDS) | set(words) | set(aliases.values())):
         vocabulary.setdefault(word, len(vocabulary))
 
     backend = Tokenizer(WordLevel(vocabulary, unk_token="<unk>"))
-    backend.normalizer = normalizers.Lowercase()
+    steps = [normalizers.Lowercase()]
+    for token in sorted(set(aliases.values())):
+        group = "|".join(re.escape(word) for word, target in sorted(aliases.items()) if target == token)
+        steps.append(normalizers.Replace(Regex(rf"\b(?:{group})\b"), token))
+    backend.normalizer = normalizers.Sequence(steps)
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     backend.post_processor = processors.TemplateProcessing(
         single="$A </s>", special_tokens=[("</s>", vocabulary["</s>"])]
@@ -179,9 +192,11 @@ def build_decoder(spec: BuiltinSpec, text_hidden_size: int) -> MusicgenForCausal
     return MusicgenForCausalLM(config).eval()
 
 
-def build_musicgen(spec: BuiltinSpec) -> tuple[MusicgenForConditionalGeneration, PreTrainedTokenizerFast]:
+def build_musicgen(
+    spec: BuiltinSpec, tokenizer: PreTrainedTokenizerFast | None = None
+) -> tuple[MusicgenForConditionalGeneration, PreTrainedTokenizerFast]:
     """Build a complete built-in MusicGen and its tokenizer, with generation defaults like the real ones."""
-    tokenizer = build_tokenizer(spec)
+    tokenizer = tokenizer or build_tokenizer(spec)
     text_encoder = build_text_encoder(spec, tokenizer)
     audio_encoder = build_audio_encoder(spec)
     decoder = build_decoder(spec, text_encoder.config.d_model)
@@ -208,4 +223,13 @@ def build_musicgen(spec: BuiltinSpec) -> tuple[MusicgenForConditionalGeneration,
 
 def build_by_name(name: str) -> tuple[MusicgenForConditionalGeneration, PreTrainedTokenizerFast]:
     """Build the built-in model called ``name``."""
+    if name in PLANTED_NAMES:
+        from .planted import build_planted
+
+        return build_planted(name)
     return build_musicgen(BUILTIN_SPECS[name])
+
+
+def is_builtin_name(name: str) -> bool:
+    """Return whether ``name`` is a model constructed in code."""
+    return name in BUILTIN_SPECS or name in PLANTED_NAMES

@@ -23,7 +23,7 @@ from . import builtin
 
 logger = logging.getLogger("emotion_hypotheses.models")
 
-BUILTIN_MODELS = tuple(builtin.BUILTIN_SPECS)
+BUILTIN_MODELS = tuple(builtin.BUILTIN_SPECS) + builtin.PLANTED_NAMES
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -86,7 +86,7 @@ class LoadedModel:
 
 def is_builtin(name: str) -> bool:
     """Return whether ``name`` is a model constructed in code."""
-    return name in builtin.BUILTIN_SPECS
+    return builtin.is_builtin_name(name)
 
 
 def resolve_dtype(name: str) -> torch.dtype:

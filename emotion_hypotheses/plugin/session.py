@@ -212,7 +212,8 @@ class SuiteSession:
             "template": sample.prompt.template,
             "marked_text": sample.prompt.marked_text,
         })
-        self.store.put(key, capture.arrays, meta, capture.files, keep_precision=names.FULL_PRECISION)
+        # replace=True: this process holds the lock and generated because the entry was unusable.
+        self.store.put(key, capture.arrays, meta, capture.files, keep_precision=names.FULL_PRECISION, replace=True)
         self.log_generation(key, sample, capture.meta["seconds_per_sample"])
         logger.info("generated %s seed %d -> %s", sample.prompt.text, sample.seed, key[:12])
 

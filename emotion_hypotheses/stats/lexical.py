@@ -21,7 +21,14 @@ from emotion_hypotheses.stats._validation import (
     check_vector,
     to_generator,
 )
-from emotion_hypotheses.stats.probes import ProbeResult, chance_levels, make_probe, probe, wilson_interval
+from emotion_hypotheses.stats.probes import (
+    ProbeResult,
+    chance_levels,
+    make_probe,
+    probe,
+    single_threaded_blas,
+    wilson_interval,
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,8 @@ class SelectivityResult:
     """Real-label and control-task probe accuracies and their difference (selectivity).
 
     control_accuracy is the mean over control_accuracies, one per random
-    word-to-label assignment; control_labels holds the assignment of the
-    first draw.
+    word-to-label assignment. control_labels is the word-to-label assignment
+    of the first draw.
     """
 
     accuracy: float
@@ -130,6 +137,7 @@ def _split_words(
     return train, heldout
 
 
+@single_threaded_blas
 def lexical_generalization(
     X,
     y,
@@ -146,7 +154,7 @@ def lexical_generalization(
     probe and samples with its other words test it. Without train_words, the
     sorted words of each emotion are split in half (the first half, rounded
     up, trains). The permutation null shuffles the training labels, refits
-    and scores the held-out samples, with p = (C + 1) / (n + 1); the cost is
+    and scores the held-out samples, with p = (C + 1) / (n + 1). The cost is
     n_permutations + 1 fits.
 
     A small p-value means the probe transfers to words it never saw, so X
@@ -216,6 +224,7 @@ def control_labels_for_words(distinct_words: list[str], labels: list[str], rng: 
     return {word: str(label) for word, label in zip(distinct_words, shuffled)}
 
 
+@single_threaded_blas
 def control_task_selectivity(
     X,
     y,
@@ -240,7 +249,7 @@ def control_task_selectivity(
     High selectivity means the probe's accuracy reflects emotion structure in
     X rather than its capacity to memorise word identity. Selectivity near 0
     means the real accuracy is no better than memorising words. This
-    function returns no p-value; use lexical_generalization or probe(...,
+    function returns no p-value, so use lexical_generalization or probe(...,
     n_permutations=...) for significance.
     """
     X = check_features(X)

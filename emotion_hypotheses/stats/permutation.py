@@ -43,13 +43,16 @@ class PermutationResult:
         return int(self.null.shape[0])
 
 
-def permute_within_groups(values, groups, rng: np.random.Generator) -> np.ndarray:
+def permute_within_groups(values, groups, random_state: RandomState) -> np.ndarray:
     """Shuffle values, moving each value only among samples of its own group.
 
     Without groups this is a plain permutation. The random draws do not depend
     on the content of values, so two label vectors of the same length permuted
     with equally seeded generators are rearranged by the same permutation.
+    Pass a Generator, not an int, when calling this repeatedly, because an
+    int seed gives the same permutation on every call.
     """
+    rng = to_generator(random_state)
     values = np.asarray(values)
     n_samples = values.shape[0]
 
@@ -78,7 +81,7 @@ def pvalue_from_null(observed: float, null, alternative: Alternative = "greater"
     "greater" counts null values >= observed and "less" counts null values <=
     observed. "two-sided" is min(1, 2 * min(p_greater, p_less)), the rule that
     scipy.stats.permutation_test uses, which needs no symmetry of the null.
-    A small p-value means few permutations reached the observed statistic; a
+    A small p-value means few permutations reached the observed statistic. A
     large one does not prove there is no effect, only that this test with this
     many samples did not detect one.
     """
@@ -97,9 +100,9 @@ def pvalue_from_null(observed: float, null, alternative: Alternative = "greater"
         )
 
     # Permuted statistics that equal the observed one in exact arithmetic can
-    # differ from it by rounding; like scipy.stats.permutation_test (scipy 1.11
-    # to 1.17), treat values within 100 machine epsilons (relative) as ties so
-    # rounding cannot make the test anti-conservative.
+    # differ from it by rounding. Values within 100 machine epsilons (relative)
+    # count as ties, as in scipy.stats.permutation_test (checked in scipy 1.17),
+    # so rounding cannot make the test anti-conservative.
     tolerance = abs(observed) * np.finfo(float).eps * 100
     n_permutations = null.size
 
@@ -178,8 +181,8 @@ def two_sample_permutation_test(
     """Test the difference in means between two independent samples by permutation.
 
     A thin wrapper around scipy.stats.permutation_test with the statistic
-    mean(first) - mean(second); use it where samples need no grouping.
-    With random permutations scipy's p-value is (C + 1) / (n + 1); when
+    mean(first) - mean(second). Use it where samples need no grouping.
+    With random permutations scipy's p-value is (C + 1) / (n + 1). When
     n_permutations is at least the number of distinct partitions, scipy
     enumerates them all and the p-value is exact, with floor
     1 / (number of partitions).

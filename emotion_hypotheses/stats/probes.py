@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, permutation_test_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from emotion_hypotheses.errors import InsufficientDataError
 from emotion_hypotheses.stats._validation import (
@@ -30,8 +31,8 @@ from emotion_hypotheses.stats._validation import (
 )
 from emotion_hypotheses.stats.permutation import permute_within_groups
 
-# lbfgs on standardised features usually converges in well under 1000
-# iterations; scikit-learn's default of 100 is often too few for wide features.
+# Raised from scikit-learn's default of 100 so that lbfgs has room to converge
+# on wide probes. A ConvergenceWarning still surfaces when it does not.
 MAX_ITER = 1000
 CONFIDENCE_LEVEL = 0.95
 
@@ -73,7 +74,7 @@ class SweepResult:
     p_best compares the best observed accuracy with the maximum accuracy over
     all layers in each permutation, so it accounts for picking the best of
     n_layers. layer_pvalues are uncorrected per-layer p-values from the same
-    permutations; p_best >= layer_pvalues[best_layer] always holds. The
+    permutations, and p_best >= layer_pvalues[best_layer] always. The
     p-values and null arrays are None when n_permutations is 0.
     """
 
@@ -86,6 +87,17 @@ class SweepResult:
     null_max: np.ndarray | None
     null_accuracies: np.ndarray | None
     n_splits: int
+
+
+# Probe fits multiply matrices of a few hundred rows, where BLAS threads spend
+# more time synchronising than computing, and OpenBLAS threads that wait on a
+# busy CPU slow every fit down. On a 2-core VM with other jobs running, the
+# all-noise layer-sweep tests in tests/test_stats_probes.py took 41 s with
+# OpenBLAS's default 2 threads and 4.4 s with 1 thread. The decorator sets the
+# limit on each call and restores the previous one on return.
+# NOTE: for probes on thousands of samples a multithreaded BLAS may be faster,
+# but the limit has only been measured on the small test data.
+single_threaded_blas = threadpool_limits.wrap(limits=1, user_api="blas")
 
 
 def make_probe(C: float = 1.0) -> Pipeline:
@@ -179,6 +191,7 @@ def wilson_interval(n_correct: int, n_total: int) -> tuple[float, float]:
     return float(interval.low), float(interval.high)
 
 
+@single_threaded_blas
 def probe(
     X,
     y,
@@ -193,7 +206,7 @@ def probe(
 
     Folds come from GroupKFold over groups (prompt templates), with n_splits
     capped at the number of groups. The 95% Wilson interval treats the N
-    out-of-fold predictions as independent trials; they come from different
+    out-of-fold predictions as independent trials, but they come from different
     fold models, so read it as approximate. With n_permutations > 0, labels
     are permuted within groups and the whole cross-validation is repeated
     (sklearn.model_selection.permutation_test_score), giving
@@ -290,6 +303,7 @@ def _layer_accuracies(layers: list[np.ndarray], y: np.ndarray, splits: Splits, C
     return np.array([np.mean(cross_validated_predictions(X, y, splits, C) == y) for X in layers])
 
 
+@single_threaded_blas
 def layer_sweep(
     X_layers,
     y,

@@ -48,10 +48,10 @@ class RSAResult:
     null: np.ndarray
 
 
-def _check_min_samples(X: np.ndarray, minimum: int, what: str) -> None:
+def _check_min_samples(X: np.ndarray, minimum: int, analysis: str) -> None:
     if X.shape[0] < minimum:
         raise InsufficientDataError(
-            f"{what} needs at least {minimum} samples, got {X.shape[0]}; pass more rows."
+            f"{analysis} needs at least {minimum} samples, got {X.shape[0]}; pass more rows."
         )
 
 
@@ -69,7 +69,11 @@ def _cosine_of_rows(X: np.ndarray) -> np.ndarray:
 def centered_cosine(X) -> np.ndarray:
     """Compute the (N, N) cosine similarity after subtracting the mean over all samples from each dimension.
 
-    Adding the same vector to every row leaves the result unchanged.
+    Adding the same vector to every row leaves the result unchanged. Entries
+    compare how two samples deviate from the mean sample, so they are not
+    inflated towards 1 by a direction that all samples share. Compare
+    within- and between-emotion means (between_within_effect) rather than
+    reading single values.
     """
     X = check_features(X)
     _check_min_samples(X, 2, "centered_cosine")
@@ -121,7 +125,7 @@ def between_within_effect(
     counts permuted differences >= the observed one.
 
     A small p-value means same-emotion samples cluster in this similarity.
-    A large p-value does not prove the representation ignores emotion; the
+    A large p-value does not prove the representation ignores emotion, since the
     emotion may be encoded in a direction that the similarity measure
     dilutes.
     """
@@ -178,7 +182,7 @@ def _cka_from_grams(K: np.ndarray, L: np.ndarray) -> float:
     # The Gram form costs O(N^2 D), cheaper than O(N D_x D_y) when features
     # outnumber samples.
     value = np.sum(K * L) / (np.linalg.norm(K) * np.linalg.norm(L))
-    # Mathematically in [0, 1]; clipping only removes rounding error.
+    # CKA is mathematically in [0, 1], so clipping only removes rounding error.
     return float(np.clip(value, 0.0, 1.0))
 
 
@@ -209,6 +213,11 @@ def linear_cka(X, Y) -> float:
     The result lies in [0, 1], is symmetric in X and Y, equals 1 for X = Y,
     and does not change under isotropic scaling or orthogonal rotation of
     either matrix. X and Y may have different numbers of features.
+
+    1 means the two representations arrange the samples identically up to
+    rotation and scale. Unrelated representations do not give 0, especially
+    when features outnumber samples, so judge a value against
+    cka_permutation_test rather than against 0.
     """
     X, Y = _check_pair(X, Y)
 
@@ -303,7 +312,8 @@ def rsa(
     given, or a caller's (N, N) matrix. rho is Spearman's correlation of the
     two upper triangles (equal to scipy.stats.spearmanr). The null permutes
     the samples of the model RDM (rows and columns together, within groups if
-    given), the Mantel test; p = (C + 1) / (n + 1) for rho >= observed.
+    given), as in the Mantel test, and p = (C + 1) / (n + 1) for rho >=
+    observed.
     For an anisotropy-corrected RSA, pass X - X.mean(axis=0).
 
     A small p-value means the geometry of X follows the model's grouping of

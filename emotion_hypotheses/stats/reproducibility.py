@@ -1,4 +1,4 @@
-"""Seed-split reproducibility: divide generation seeds into disjoint sets and measure how often each conclusion holds across them.
+"""Seed-split reproducibility: divide generation seeds into disjoint sets and measure how often each conclusion is true across them.
 
 Running the whole analysis once per seed set and comparing the verdicts shows
 whether a conclusion depends on which random seeds generated the audio.
@@ -43,14 +43,15 @@ def split_seeds(seeds: Sequence[int], n_sets: int, random_state: RandomState = 0
 
 
 def conclusions_agree(verdicts: Sequence[Mapping[str, bool]]) -> dict[str, float]:
-    """Compute, for each conclusion, the fraction of seed sets in which it holds.
+    """Compute, for each conclusion, the fraction of seed sets in which it is true.
 
-    verdicts has one dict per seed set, mapping conclusion names to True
-    (holds) or False. Every dict must name the same conclusions. A fraction
-    of 1.0 or 0.0 means the sets agree; values in between mean the
-    conclusion depends on the seeds. With few sets, agreement is weak
-    evidence: two sets agree by chance half the time for a coin-flip
-    conclusion.
+    verdicts has one dict per seed set, mapping each conclusion name to True
+    when the conclusion is true in that set and to False otherwise. Every
+    dict must name the same conclusions. A fraction of 1.0 or 0.0 means the
+    sets agree, and values in between mean the conclusion depends on the
+    seeds. With few sets, agreement is weak
+    evidence, because two sets agree by chance half the time for a
+    coin-flip conclusion.
     """
     if len(verdicts) == 0:
         raise InsufficientDataError("verdicts is empty; pass one dict of conclusions per seed set.")
