@@ -21,7 +21,7 @@ from ..analysis.tokens import (
     used_token_jaccard,
 )
 from ..capture import names
-from .acoustic import contrast
+from .common import contrast
 from .data import CaptureSet
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.compositional import fit_factor_space, raw_vs_factor, separation_score
-from .acoustic import contrast, json_safe
+from .common import contrast, json_safe
 from .data import CaptureSet
 
 REQUESTED_FACTORS = 10

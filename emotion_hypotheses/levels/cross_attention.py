@@ -16,7 +16,7 @@ import numpy as np
 from ..analysis.attention import attention_between_within, emotion_word_mass, mean_emotion_word_mass
 from ..analysis.groups import BetweenWithin, emotion_groups
 from ..capture import names
-from .acoustic import contrast
+from .common import contrast
 from .data import CaptureSet
 
 

@@ -21,7 +21,7 @@ from ..analysis.dynamics import (
 )
 from ..analysis.groups import emotion_groups
 from ..capture import names
-from .acoustic import contrast, json_safe
+from .common import contrast, json_safe
 from .data import CaptureSet
 
 

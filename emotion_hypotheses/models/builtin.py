@@ -179,7 +179,16 @@ def build_text_encoder(spec: BuiltinSpec, tokenizer: PreTrainedTokenizerFast) ->
 def build_audio_encoder(spec: BuiltinSpec) -> EncodecModel:
     """Build the random EnCodec model of a built-in model under its fixed seed."""
     torch.manual_seed(AUDIO_ENCODER_SEED)
-    return EncodecModel(EncodecConfig(audio_channels=1, **spec.audio_encoder)).eval()
+    model = EncodecModel(EncodecConfig(audio_channels=1, **spec.audio_encoder)).eval()
+
+    # transformers initialises EnCodec codebooks to zeros (trained checkpoints overwrite them), so
+    # a random EnCodec would decode every code sequence to the same waveform. Random unit-variance
+    # code vectors make the audio depend on the codes, as it does with real weights.
+    with torch.no_grad():
+        for layer in model.quantizer.layers:
+            layer.codebook.embed.normal_()
+            layer.codebook.embed_avg.copy_(layer.codebook.embed)
+    return model
 
 
 def build_decoder(spec: BuiltinSpec, text_hidden_size: int) -> MusicgenForCausalLM:

@@ -12,6 +12,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+from ..levels.common import json_safe
 from ..plugin.results import HypothesisResult, jsonable
 from .figures import draw
 
@@ -43,6 +44,8 @@ def write_report(directory: Path, run: dict, results: list[HypothesisResult]) ->
         "notice": notice(run),
         "results": [result_entry(result, figure_paths) for result in sorted(results, key=result_order)],
     }
+    # Strict JSON has no NaN: undefined values (silent audio, too few steps) become null.
+    document = json_safe(json.loads(json.dumps(document, default=jsonable)))
     json_path = directory / "verdict.json"
     markdown_path = directory / "verdict.md"
     atomic_write(json_path, json.dumps(document, indent=2, default=jsonable, allow_nan=False))
@@ -80,7 +83,7 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def format_number(value) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):
         return "n/a"
     if isinstance(value, bool):
         return str(value)

@@ -1,0 +1,101 @@
+"""Meta-tests: the rigorous verdict suite finds the planted signals, and only those.
+
+Each test runs ``pytest -m rigorous`` on the verdict suite in a subprocess against one
+planted model, whose levels that carry emotion are known in advance
+(``emotion_hypotheses.models.planted.EXPECTED_LEVELS``), and reads the levels whose
+primary rigorous test passed from reports/verdict.json.
+
+The three runs share one run store, so a rerun of this file generates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emotion_hypotheses.levels.rigorous import FAMILY_TESTS, LEVELS, PRIMARY_TESTS
+from emotion_hypotheses.models.planted import EXPECTED_LEVELS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# 6 samples per emotion give 24 clips over 6 prompt templates. Holm over the 11 family tests
+# can reach alpha = 0.05 only with more than 11 / 0.05 - 1 = 219 permutations.
+SAMPLES = "6"
+DURATION = "0.3"
+PERMUTATIONS = "249"
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One run store for the three planted runs of this session."""
+    return tmp_path_factory.mktemp("meta-planted-cache")
+
+
+def run_rigorous(pytester, cache: Path, model: str) -> dict:
+    """Run the rigorous verdict suite on ``model`` in a subprocess and return its verdict.json."""
+    reports = pytester.path / "reports"
+    pytester.runpytest_subprocess(
+        str(ROOT / "tests_hypotheses"), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
+        "-m", "rigorous", "--model", model, "--samples", SAMPLES, "--duration", DURATION,
+        "--permutations", PERMUTATIONS, "--cache-dir", str(cache), "--reports-dir", str(reports),
+        "-p", "no:cacheprovider", "-q", "-p", "no:warnings",
+        timeout=600,
+    )
+    verdict_path = reports / "verdict.json"
+    assert verdict_path.exists(), f"the {model} run wrote no {verdict_path}; see its output above."
+    return json.loads(verdict_path.read_text(encoding="utf-8"))
+
+
+def rigorous_results(document: dict) -> list[dict]:
+    return [result for result in document["results"] if result["kind"] == "rigorous"]
+
+
+def significant_levels(document: dict) -> set[str]:
+    """Return the levels whose primary rigorous test passed."""
+    return {
+        result["level"] for result in rigorous_results(document)
+        if result["name"] == PRIMARY_TESTS.get(result["level"]) and result["passed"]
+    }
+
+
+def check_complete_family(document: dict) -> None:
+    """Check that every family test reported an adjusted p-value, a raw p-value and the correction."""
+    __tracebackhide__ = True
+    reported = {(result["level"], result["name"]): result for result in rigorous_results(document)}
+    missing = sorted(set(FAMILY_TESTS) - set(reported))
+    assert not missing, f"family tests missing from verdict.json: {missing}"
+    for key in FAMILY_TESTS:
+        details = reported[key]["details"]
+        assert reported[key]["p_value"] is not None, f"{key} has no adjusted p-value"
+        assert details["raw_p"] <= reported[key]["p_value"], f"{key}: adjusted p is below the raw p"
+        assert details["family_size"] == len(FAMILY_TESTS), f"{key}: family size {details['family_size']}"
+        assert details["correction"] == "holm"
+
+
+def test_planted_null_finds_nothing(pytester, shared_cache):
+    document = run_rigorous(pytester, shared_cache, "planted-null")
+
+    check_complete_family(document)
+    assert significant_levels(document) == set(EXPECTED_LEVELS["planted-null"])
+    passed_family = [(r["level"], r["name"]) for r in rigorous_results(document) if r["p_value"] is not None and r["passed"]]
+    assert passed_family == [], f"planted-null: family tests significant without any signal: {passed_family}"
+
+
+def test_planted_text_only_finds_text(pytester, shared_cache):
+    document = run_rigorous(pytester, shared_cache, "planted-text-only")
+
+    check_complete_family(document)
+    assert significant_levels(document) == set(EXPECTED_LEVELS["planted-text-only"])
+    text = {r["name"]: r for r in rigorous_results(document) if r["level"] == "text_embedding"}
+    assert text["lexical_generalization"]["passed"], "held-out synonyms should carry the planted emotion"
+    assert text["control_selectivity"]["passed"], "the probe should beat the word-memorizing control task"
+
+
+def test_planted_all_finds_every_level(pytester, shared_cache):
+    document = run_rigorous(pytester, shared_cache, "planted-all")
+
+    check_complete_family(document)
+    assert significant_levels(document) == set(EXPECTED_LEVELS["planted-all"])
+    assert set(EXPECTED_LEVELS["planted-all"]) == set(LEVELS)
