@@ -7,9 +7,10 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench.py --device cuda --dtype float16
 
 The script prints a table of each measured ratio next to its target and, as its last line, one
-JSON object with every measurement. Every time is the median of ``--repeats`` runs after one
-warm-up run, and the timings it compares run back to back in one process, so that a change in
-machine load affects both sides of a ratio alike. The verdict-suite timings run the suite in
+JSON object with every measurement. Each batched time is the median of ``--repeats`` runs after
+one warm-up run, the one-prompt-at-a-time loop time is the median of ``--loop-repeats`` passes,
+and the timings it compares run back to back in one process, so that a change in machine load
+affects both sides of a ratio alike. The verdict-suite timings run the suite in
 subprocesses, one after another.
 """
 
@@ -60,11 +61,14 @@ TARGETS = (
     ("bytes_per_value", "<=", 2.0),
 )
 
-# Sizes of the default and the --quick run. --quick keeps a run on the musicgen-small
-# architecture on a 2-core CPU to minutes: one repeat fewer and only the transformer_hidden
-# level of the verdict suite, which is the level that reads the decoder captures.
-FULL = {"duration": 1.0, "batch": 8, "repeats": 3, "verdict_marker": None}
-QUICK = {"duration": 1.0, "batch": 8, "repeats": 2, "verdict_marker": "transformer_hidden"}
+# Sizes of the default and the --quick run. --quick uses 0.2 s of audio (13 decoder steps), fewer
+# repeats, one pass of the one-prompt-at-a-time loop, and only the transformer_hidden level of the
+# verdict suite, which reads the decoder captures. On the musicgen-small architecture it took about
+# 10 minutes on a 2-core CPU shared with other jobs (docs/benchmarks.md).
+FULL = {"duration": 1.0, "batch": 8, "repeats": 3, "loop_repeats": 3, "verdict_duration": 1.0,
+        "verdict_marker": None}
+QUICK = {"duration": 0.2, "batch": 8, "repeats": 2, "loop_repeats": 1, "verdict_duration": 0.2,
+         "verdict_marker": "transformer_hidden"}
 
 # The settings of ``model.generate`` as a user would call it, which the sampled baseline uses.
 DEFAULT_TOP_K = 250
@@ -80,16 +84,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"),
                         help="model weights dtype (default: float32)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"fewer repeats and only the {QUICK['verdict_marker']} level of the verdict suite")
+                        help=f"shorter audio, fewer repeats and only the {QUICK['verdict_marker']} level of the verdict suite")
     parser.add_argument("--duration", type=float, default=None,
-                        help="seconds of audio per generated sample in the capture timings (default: 1.0)")
+                        help="seconds of audio per generated sample in the capture timings (default: 1.0, "
+                             "0.2 with --quick)")
     parser.add_argument("--batch", type=int, default=None, help="batch size of the batched timings (default: 8)")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed repeats after the warm-up; times are medians (default: 3, 2 with --quick)")
+                        help="timed repeats of each batched call after the warm-up; times are medians "
+                             "(default: 3, 2 with --quick)")
+    parser.add_argument("--loop-repeats", type=int, default=None,
+                        help="timed passes of the one-prompt-at-a-time loop (default: 3, 1 with --quick)")
     parser.add_argument("--verdict-samples", type=int, default=2,
                         help="--samples (per emotion) of the verdict-suite runs (default: 2)")
-    parser.add_argument("--verdict-duration", type=float, default=1.0,
-                        help="--duration in seconds of the verdict-suite runs (default: 1.0)")
+    parser.add_argument("--verdict-duration", type=float, default=None,
+                        help="--duration in seconds of the verdict-suite runs (default: 1.0, 0.2 with --quick)")
     parser.add_argument("--verdict-batch-size", type=int, default=4,
                         help="--batch-size of the verdict-suite runs; with the default plan of 8 samples, "
                              "4 gives each of 2 workers one batch (default: 4)")
@@ -104,15 +112,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
 
     sizes = QUICK if args.quick else FULL
-    for name in ("duration", "batch", "repeats"):
+    for name in ("duration", "batch", "repeats", "loop_repeats", "verdict_duration", "verdict_marker"):
         if getattr(args, name) is None:
             setattr(args, name, sizes[name])
-    if args.verdict_marker is None:
-        args.verdict_marker = sizes["verdict_marker"]
-    if args.batch < 1 or args.repeats < 1:
-        parser.error(f"--batch ({args.batch}) and --repeats ({args.repeats}) must be at least 1")
-    if not args.duration > 0:
-        parser.error(f"--duration {args.duration} must be a positive number of seconds")
+    for name in ("batch", "repeats", "loop_repeats", "verdict_batch_size", "verdict_workers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} {getattr(args, name)} must be at least 1")
+    for name in ("duration", "verdict_duration"):
+        if not getattr(args, name) > 0:
+            parser.error(f"--{name.replace('_', '-')} {getattr(args, name)} must be a positive number of seconds")
     return args
 
 
@@ -227,7 +235,7 @@ def measure_generation(loaded: LoadedModel, args: argparse.Namespace) -> dict:
 
     # One prompt at a time, right after the batched repeats: the same requests, each its own batch.
     single = []
-    for _ in range(args.repeats):
+    for _ in range(args.loop_repeats):
         single.append(timed(loaded, lambda: [capture_batch(loaded, [request], params, spec) for request in requests]))
     loop_median = statistics.median(single)
 
@@ -413,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "model": args.model, "device": str(loaded.device), "dtype": args.dtype, "quick": args.quick,
         "duration": args.duration, "batch": args.batch, "repeats": args.repeats,
+        "loop_repeats": args.loop_repeats, "verdict_duration": args.verdict_duration,
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
         "machine": platform.machine(), "python": platform.python_version(), "torch": torch.__version__,
         "load_seconds": load_seconds,

@@ -40,8 +40,9 @@ def test_text_level_writes_report_and_junit(pytester):
     names = {entry["name"] for entry in verdict["results"]}
     assert {"happy_sad", "happy_energetic", "emotion_pairs_in_input"} <= names
     for entry in verdict["results"]:
-        assert entry["source"]
         assert isinstance(entry["measured"], float)
+        if entry["kind"] == "raw":
+            assert entry["source"]
 
     markdown = (pytester.path / "reports" / "verdict.md").read_text()
     assert markdown.index("RANDOM WEIGHTS") < markdown.index("## Verdict table")
@@ -62,7 +63,7 @@ def test_text_level_generates_nothing(pytester):
 
 
 def test_failure_message_shows_value_and_threshold(pytester):
-    result = run_suite(pytester, "-m", "text_embedding", "--model", "tiny")
+    result = run_suite(pytester, "-m", "text_embedding and not rigorous", "--model", "tiny")
     outcomes = result.parseoutcomes()
     if outcomes.get("failed"):
         result.stdout.fnmatch_lines(["*measured *, expected * (note: *"])
@@ -144,3 +145,13 @@ def test_bad_prompt_file_reports_clear_error(pytester):
     assert "PromptSetError" in output
     assert "bad.toml" in output
     assert not (pytester.path / "reports" / "verdict.json").exists()
+
+
+def test_text_level_on_minilm(pytester):
+    result = run_suite(pytester, "-m", "text_embedding", "--model", "tiny", "--text-encoder", "minilm")
+    assert result.parseoutcomes().get("error", 0) == 0
+    verdict = json.loads((pytester.path / "reports" / "verdict.json").read_text())
+    assert verdict["run"]["text_encoder"] == "minilm"
+    pairs = [entry for entry in verdict["results"] if entry["name"] == "emotion_pairs_in_input"]
+    assert pairs[0]["details"]["encoder"] == "minilm"
+    assert 0.0 < pairs[0]["measured"] < 1.0

@@ -58,7 +58,7 @@ def rigorous_config():
 
 @pytest.fixture(scope="session")
 def rigorous_source(suite, rigorous_config):
-    """Each level's features, built on first use; only generated levels trigger generation."""
+    """Each level's features, built on first use. Only generated levels start generation."""
     from emotion_hypotheses.levels.data import CaptureSet
 
     return rigorous.FeatureSource(
@@ -72,7 +72,7 @@ def rigorous_source(suite, rigorous_config):
 def rigorous_family(request, suite, rigorous_source):
     """Run every family test selected in this session and adjust their p-values together.
 
-    The family comes from ``request.session.items``, which holds the same selected items in
+    The family comes from ``request.session.items``, which contains the same selected items in
     every pytest-xdist worker, so every worker adjusts over the same family and, with seeds
     derived from test names, gets the same p-values.
     """

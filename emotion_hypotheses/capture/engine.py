@@ -2,11 +2,11 @@
 
 ``capture_batch`` runs ``MusicgenForConditionalGeneration.generate`` once for a batch of
 (prompt, seed) requests and returns one ``SampleCapture`` per request. Nothing relies on
-generate's output flags (transformers 5.x returns tuples of None for hidden states and
-attentions, and only the waveform): forward hooks record the text encoder output, the decoder
-residual stream and the cross-attention inputs, cross-attention weights are recomputed from
-the module's own query and key projections (SDPA returns none), and a stopping criterion that
-never stops reads the generated codes. The hooks only read tensors, so generation is unchanged,
+generate's output flags, because transformers 5.x returns tuples of None for hidden states and
+attentions, and only the waveform. Forward hooks record the text encoder output, the decoder
+residual stream and the cross-attention inputs. Cross-attention weights are recomputed from
+the module's own query and key projections, because SDPA returns none. A stopping criterion
+that never stops reads the generated codes. The hooks only read tensors, so generation is unchanged,
 and they are removed even when generation raises.
 """
 
@@ -59,7 +59,7 @@ class GenerationParams:
 
 @dataclass(frozen=True)
 class CaptureSpec:
-    """What to record: decoder layers (None for all), CFG halves, and the step stride."""
+    """Capture selection: decoder layers (None for all), CFG halves, and the step stride."""
 
     layers: tuple[int, ...] | None = None
     halves: str = "conditional"

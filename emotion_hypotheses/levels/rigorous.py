@@ -8,7 +8,7 @@ Supporting tests add the anisotropy-corrected similarity effect, the lexical con
 RSA. Every test with a p-value joins the run's family, whose p-values are adjusted
 together with Holm or Benjamini-Hochberg.
 
-fixtures/rigorous.toml holds the settings that do not depend on alpha and documents every
+fixtures/rigorous.toml contains the settings that do not depend on alpha and documents every
 test. The functions here take arrays or a ``CaptureSet`` and never touch pytest, so the
 calibration benchmark runs them directly.
 """
@@ -459,9 +459,26 @@ def run_layer_sweep(data: LevelData, n_permutations: int, random_state: int, n_s
     )
 
 
+def constant_features_outcome(data: LevelData, name: str) -> RigorousOutcome:
+    """Return the outcome of a similarity test on features that are equal for every sample: no effect, p = 1.
+
+    Centered cosine is undefined there, yet identical samples carry no emotion, so the test
+    stays in the family with the largest p-value instead of stopping the run.
+    """
+    return RigorousOutcome(level=data.level, name=name, measured=0.0, raw_p=1.0,
+                           details={"degenerate": "every sample has the same features"})
+
+
+def has_constant_rows(X: np.ndarray) -> bool:
+    """Return whether every row of X equals the first one (up to float rounding)."""
+    return bool(np.allclose(X, X[0]))
+
+
 def run_similarity_effect(data: LevelData, n_permutations: int, random_state: int) -> RigorousOutcome:
     """Compare centered-cosine similarity within and between emotions (last layer for a layered level)."""
     X = data.features[-1] if data.layered else data.features
+    if has_constant_rows(X):
+        return constant_features_outcome(data, "similarity_effect")
     effect = between_within_effect(centered_cosine(X), data.labels, groups=data.groups,
                                    n_permutations=n_permutations, random_state=random_state)
     raw_between = mean_between_cosine(X, data.labels)
@@ -493,6 +510,8 @@ def run_lexical(data: LevelData, n_permutations: int, random_state: int) -> Rigo
 def run_rsa(data: LevelData, n_permutations: int, random_state: int) -> RigorousOutcome:
     """Correlate the centered-cosine RDM with the same-emotion model RDM, permuting samples within templates."""
     X = data.features[-1] if data.layered else data.features
+    if has_constant_rows(X):
+        return constant_features_outcome(data, "rsa")
     result = rsa(X - X.mean(axis=0), data.labels, n_permutations=n_permutations, random_state=random_state,
                  groups=data.groups)
     return RigorousOutcome(level=data.level, name="rsa", measured=result.rho, raw_p=result.pvalue,

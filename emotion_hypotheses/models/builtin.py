@@ -42,7 +42,7 @@ DECODER_SEED = 3
 
 SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")
 
-# Words the tiny tokenizer always knows, beyond those found in the bundled prompt sets.
+# Words the tiny tokenizer always contains, beyond those found in the bundled prompt sets.
 BASE_WORDS = (
     "a", "an", "the", "and", "with", "of", "in", "for", "on", "music", "song", "track", "piece",
     "tune", "melody", "beat", "rhythm", "piano", "guitar", "strings", "synth", "orchestra",
@@ -104,7 +104,7 @@ SMALL_RANDOM = BuiltinSpec(
 
 BUILTIN_SPECS = {spec.name: spec for spec in (TINY, SMALL_RANDOM)}
 
-# Planted variants of the tiny model (see planted.py): same architecture, known answers.
+# Planted variants of the tiny model (see planted.py): same architecture, known expected verdicts.
 PLANTED_NAMES = ("planted-null", "planted-text-only", "planted-all")
 
 

@@ -4,7 +4,7 @@ Hugging Face ids (``facebook/musicgen-small``, ``-medium``, ``-large``) load wit
 ``MusicgenForConditionalGeneration.from_pretrained`` at a given revision; offline mode
 (``HF_HUB_OFFLINE=1`` or ``offline=True``) reads only the local cache. Built-in names
 (``tiny``, ``small-random`` and the planted variants) are constructed in code with random
-weights, and every result says where its weights came from.
+weights, and every loaded model records where its weights came from.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
   prompts that differ only in their emotion words are identical inputs. Nothing downstream can
   depend on emotion. Expected verdict: no level shows emotion.
 - ``planted-text-only``: each emotion's words map to one strong token per emotion, so the T5
-  output differs by emotion, but the encoder-to-decoder projection is zero, so the decoder sees
+  output differs by emotion, but the encoder-to-decoder projection is zero, so the decoder receives
   no text at all. Expected verdict: text_embedding only.
 - ``planted-all``: the same per-emotion tokens, with the decoder's cross-attention output scaled
   up so the text steers generation. Expected verdict: emotion at every level.

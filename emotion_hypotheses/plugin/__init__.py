@@ -1,7 +1,7 @@
 """The pytest plugin of the verdict suite: options, markers, fixtures, xdist support and reports.
 
-Loaded by the project's ``conftest.py``. The ``suite`` fixture holds the lazily loaded models and
-captures of a run; the ``verdict`` fixture checks measurements against thresholds and records
+Loaded by the project's ``conftest.py``. The ``suite`` fixture contains the lazily loaded models and
+captures of a run. The ``verdict`` fixture checks measurements against thresholds and records
 them. The process that owns the terminal (the controller under pytest-xdist) gathers every
 recorded result and writes one report at the end of the session.
 """
@@ -75,7 +75,7 @@ def now() -> str:
 
 @pytest.fixture(scope="session")
 def suite(request: pytest.FixtureRequest) -> SuiteSession:
-    """The run's lazily loaded prompt set, thresholds, models and captures."""
+    """Return the run's lazily loaded prompt set, thresholds, models and captures."""
     try:
         settings = read_settings(request.config)
     except pytest.UsageError as error:

@@ -2,9 +2,9 @@
 
 One ``SuiteSession`` lives per pytest process. ``pytest -m text_embedding`` touches only the
 prompt set and the text encoder, so it loads no decoder and generates nothing. Levels that need
-generation call ``captures()``: under pytest-xdist every worker first claims the missing samples
-it can lock, generates those in batches and writes them to the run store, then reads every
-sample from the store, so each sample is generated exactly once across workers.
+generation call ``captures()``. Under pytest-xdist every worker claims missing samples one batch
+at a time through store locks, generates them and writes them to the run store. Then it reads
+every sample from the store, so each sample is generated once across workers.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class SuiteSession:
 
     @cached_property
     def musicgen_text_encoder(self):
-        """MusicGen's own T5 encoder, whatever --text-encoder says."""
+        """MusicGen's own T5 encoder, regardless of --text-encoder."""
         if not self.settings.text_encoder:
             return self.text_encoder
         return load_text_encoder(self.settings.model, revision=self.settings.revision, device=self.settings.device)
@@ -129,7 +129,7 @@ class SuiteSession:
         return CaptureRequest(text=sample.prompt.text, seed=sample.seed, emotion_word_spans=spans)
 
     def usable(self, entry) -> bool:
-        """Whether a stored entry may be read: with --refresh only entries written by this run."""
+        """Return whether a stored entry may be read: with --refresh, only entries written by this run."""
         return entry is not None and (not self.settings.refresh or entry.meta.get("run_id") == self.run_id)
 
     def captures(self) -> list[CapturedSample]:
