@@ -72,6 +72,9 @@ def test_guidance_halves_are_labelled(tiny):
     assert not np.allclose(conditional, unconditional)
 
     # The null rows see no text: every text token is masked, so attention is uniform over them.
+    null_context = capture.arrays[names.unconditional(names.TEXT_DECODER_CONTEXT)]
+    assert null_context.shape == capture.arrays[names.TEXT_DECODER_CONTEXT].shape
+    assert np.all(null_context == 0)
     null_attention = capture.arrays[names.unconditional(names.DECODER_CROSS_ATTENTION)]
     tokens = null_attention.shape[-1]
     np.testing.assert_allclose(null_attention, 1.0 / tokens, atol=1e-6)
@@ -230,3 +233,10 @@ def test_delay_round_trip_property(num_codebooks):
         np.testing.assert_array_equal(dedelay(grid), frames)
 
     round_trip()
+
+
+def test_five_seconds_is_250_frames():
+    params = GenerationParams(duration=5.0)
+    frames = params.frames(frame_rate=50)
+    assert frames == 250
+    assert frame_count(250 + 4 - 1, 4) == frames

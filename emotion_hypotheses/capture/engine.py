@@ -317,6 +317,8 @@ def assemble_sample(
     if recorder.guided and spec.halves == "both":
         halves.append((names.UNCONDITIONAL_PREFIX, row + recorder.batch))
     for prefix, index in halves:
+        if prefix and recorder.decoder_context is not None:
+            arrays[prefix + names.TEXT_DECODER_CONTEXT] = to_numpy(recorder.decoder_context[index])[real]
         # transformers 5.x runs the prefill forward twice and discards the first result, so only
         # the last ``steps`` decoder calls are the ones whose logits chose the codes.
         resid = [torch.cat(recorder.resid[layer][-steps:], dim=1)[index] for layer in recorder.layers]
