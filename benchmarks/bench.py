@@ -8,10 +8,10 @@ Run from the repository root::
 
 The script prints a table of each measured ratio next to its target and, as its last line, one
 JSON object with every measurement. Each batched time is the median of ``--repeats`` runs after
-one warm-up run, the one-prompt-at-a-time loop time is the median of ``--loop-repeats`` passes,
-and the timings it compares run back to back in one process, so that a change in machine load
-affects both sides of a ratio alike. The verdict-suite timings run the suite in
-subprocesses, one after another.
+one warm-up run, and the one-prompt-at-a-time loop time is the median of ``--loop-repeats``
+passes. The timings it compares run back to back in one process, so that a change in machine
+load affects both sides of a ratio alike. The verdict-suite timings run the suite in
+subprocesses, one after another, before this process loads a model.
 """
 
 from __future__ import annotations
@@ -134,7 +134,12 @@ def self_peak_rss_mb() -> float:
 
 
 def children_peak_rss_mb() -> float:
-    """Return the largest peak RSS in MiB of any waited-for child process or its descendants."""
+    """Return the largest peak RSS in MiB of any waited-for child process or its descendants.
+
+    Linux starts an exec'd child's peak at the parent's peak at the time of the fork, so this is
+    only the children's own peak while the parent is smaller than they are. main() therefore runs
+    the verdict subprocesses before it loads a model.
+    """
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
@@ -313,23 +318,32 @@ def verdict_command(args: argparse.Namespace, cache_dir: Path, reports_dir: Path
 def run_verdict(args: argparse.Namespace, cache_dir: Path, reports_dir: Path, workers: int) -> dict:
     """Run the verdict suite once and return its wall time and which processes generated samples."""
     command = verdict_command(args, cache_dir, reports_dir, workers)
-    started = time.perf_counter()
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=stdout, stderr=stderr, text=True)
+        # os.wait4 returns the resource usage of this run alone (its largest process, xdist
+        # workers included), where RUSAGE_CHILDREN would mix all runs.
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        output, errors = stdout.read(), stderr.read()
 
     # Exit code 1 means some hypothesis tests failed, which random weights are expected to cause.
     # Anything else means the run itself broke, so its time would measure nothing.
-    if completed.returncode not in (0, 1):
+    if process.returncode not in (0, 1):
         raise RuntimeError(
-            f"verdict run failed with exit code {completed.returncode}: {' '.join(command)}\n"
-            f"{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+            f"verdict run failed with exit code {process.returncode}: {' '.join(command)}\n"
+            f"{output[-3000:]}\n{errors[-3000:]}"
         )
 
     log = cache_dir / "generation.log"
     records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    summary = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
-    return {"seconds": seconds, "log_lines": len(records),
-            "generating_pids": len({record["pid"] for record in records}), "summary": summary}
+    summary = output.strip().splitlines()[-1] if output.strip() else ""
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "keys": [record["key"] for record in records],
+            "generating_pids": len({record["pid"] for record in records}), "summary": summary,
+            "output_tail": output[-2000:] + errors[-2000:]}
 
 
 def measure_verdict(args: argparse.Namespace) -> dict:
@@ -341,15 +355,24 @@ def measure_verdict(args: argparse.Namespace) -> dict:
         parallel = run_verdict(args, root / "store-parallel", root / "reports-parallel", workers=args.verdict_workers)
 
     # generation.log is append-only, so the warm run generated the lines it added to the cold run's.
-    warm_generated = warm["log_lines"] - cold["log_lines"]
+    cold_keys = cold["keys"]
+    warm_keys = warm["keys"][len(cold_keys):]
+    if warm_keys:
+        print(f"warning: the warm verdict run generated {len(warm_keys)} samples, "
+              f"{len(set(warm_keys) & set(cold_keys))} of them with keys the cold run had stored. "
+              f"End of its output:\n{warm['output_tail']}", file=sys.stderr)
     return {
         "verdict_cold_seconds": cold["seconds"],
         "verdict_warm_seconds": warm["seconds"],
         "verdict_cold_workers_seconds": parallel["seconds"],
         "warm_fraction": warm["seconds"] / cold["seconds"],
         "workers_speedup": cold["seconds"] / parallel["seconds"],
-        "verdict_generated_cold": cold["log_lines"],
-        "verdict_generated_warm": warm_generated,
+        "verdict_generated_cold": len(cold_keys),
+        "verdict_generated_warm": len(warm_keys),
+        "verdict_regenerated_stored_warm": len(set(warm_keys) & set(cold_keys)),
+        "peak_rss_verdict_cold_mb": cold["peak_rss_mb"],
+        "peak_rss_verdict_warm_mb": warm["peak_rss_mb"],
+        "peak_rss_verdict_workers_mb": parallel["peak_rss_mb"],
         "verdict_generating_pids_workers": parallel["generating_pids"],
         "verdict_summary": cold["summary"],
     }
@@ -405,6 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     baseline_rss = self_peak_rss_mb()
 
+    # The verdict runs come first, while this process is small: see children_peak_rss_mb.
+    verdict = None if args.no_verdict else measure_verdict(args)
+    children_rss = None if verdict is None else children_peak_rss_mb()
+
     started = time.perf_counter()
     loaded = load_musicgen(args.model, device=args.device, dtype=args.dtype)
     load_seconds = time.perf_counter() - started
@@ -415,8 +442,6 @@ def main(argv: list[str] | None = None) -> int:
     model_mb = parameter_mb(loaded)
     batch_mb = capture_mb(captures)
     peak_rss = self_peak_rss_mb()
-
-    verdict = None if args.no_verdict else measure_verdict(args)
 
     result = {
         "model": args.model, "device": str(loaded.device), "dtype": args.dtype, "quick": args.quick,
@@ -432,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         "baseline_rss_mb": baseline_rss,
         "rss_budget_mb": baseline_rss + model_mb + 2 * batch_mb,
         "peak_rss_mb": peak_rss,
-        "peak_rss_children_mb": None if verdict is None else children_peak_rss_mb(),
+        "peak_rss_children_mb": children_rss,
         "verdict_marker": args.verdict_marker,
         **(verdict or {key: None for key in ("warm_fraction", "workers_speedup")}),
     }

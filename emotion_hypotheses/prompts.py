@@ -140,10 +140,11 @@ class PromptSet:
     ) -> list[Sample]:
         """Plan ``samples_per_emotion`` samples for each selected emotion, in file order.
 
-        Sample i of an emotion with n prompts uses prompt ``i % n`` and seed
-        ``base_seed + i // n``. With at least as many prompts as samples, every sample is
-        a distinct prompt at ``base_seed``. The plan depends only on the arguments and the
-        file, so repeated calls return equal lists.
+        Sample i of an emotion with n prompts uses prompt ``i % n`` and seed ``base_seed + i``.
+        Within an emotion every sample has its own seed, so within-emotion comparisons span
+        seeds and paraphrases. Across emotions, sample i shares its seed and (in a parallel
+        prompt set) its template, a paired design in which only the emotion words differ.
+        The plan depends only on the arguments and the file, so repeated calls return equal lists.
 
         ``emotions`` selects a subset (default: all). The plan keeps file order whatever
         the order of ``emotions``. Raises PromptSetError for a count below 1, a negative
@@ -158,7 +159,7 @@ class PromptSet:
             prompts = self.by_emotion(emotion)
             for index in range(samples_per_emotion):
                 prompt = prompts[index % len(prompts)]
-                seed = base_seed + index // len(prompts)
+                seed = base_seed + index
                 plan.append(Sample(emotion=emotion, prompt=prompt, seed=seed, index=index))
 
         return plan

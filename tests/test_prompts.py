@@ -282,16 +282,25 @@ def test_sample_plan_seeds_cycle_prompts(tmp_path):
     plan = prompt_set.sample_plan(samples_per_emotion=7, base_seed=100, emotions=["sad"])
 
     assert [sample.prompt.text for sample in plan] == ["sad music", "gloomy piano"] * 3 + ["sad music"]
-    assert [sample.seed for sample in plan] == [100, 100, 101, 101, 102, 102, 103]
+    assert [sample.seed for sample in plan] == [100, 101, 102, 103, 104, 105, 106]
 
 
-def test_sample_plan_distinct_prompts_at_base_seed(default_set):
+def test_sample_plan_distinct_prompts_and_seeds(default_set):
     plan = default_set.sample_plan(samples_per_emotion=20, base_seed=7)
 
     for emotion in default_set.emotions:
         samples = [sample for sample in plan if sample.emotion == emotion]
         assert len({sample.prompt.text for sample in samples}) == 20
-        assert {sample.seed for sample in samples} == {7}
+        assert [sample.seed for sample in samples] == list(range(7, 27))
+
+
+def test_sample_plan_pairs_emotions(default_set):
+    plan = default_set.sample_plan(samples_per_emotion=20, base_seed=0)
+    happy = [sample for sample in plan if sample.emotion == "happy"]
+    sad = [sample for sample in plan if sample.emotion == "sad"]
+
+    assert [sample.seed for sample in happy] == [sample.seed for sample in sad]
+    assert [sample.prompt.template for sample in happy] == [sample.prompt.template for sample in sad]
 
 
 def test_sample_plan_every_pair_unique(default_set):

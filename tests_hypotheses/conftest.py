@@ -68,8 +68,33 @@ def acoustic_level(captures):
 
 
 @pytest.fixture(scope="session")
-def synthesis_level(captures):
-    """One comparable evidence score per level and the note's pattern that the scores match."""
+def rigorous_config():
+    """Alpha-independent settings of the rigorous tests (fixtures/rigorous.toml)."""
+    from emotion_hypotheses.levels import rigorous
+
+    return rigorous.load_config()
+
+
+@pytest.fixture(scope="session")
+def rigorous_source(suite, rigorous_config):
+    """Each level's features, built on first use. Only generated levels start generation."""
+    from emotion_hypotheses.levels import rigorous
+    from emotion_hypotheses.levels.data import CaptureSet
+
+    return rigorous.FeatureSource(
+        lambda: rigorous.text_level_data(suite.text_encoder, suite.plan),
+        lambda: CaptureSet(suite.captures(), model=suite.model.identity()),
+        rigorous_config,
+    )
+
+
+@pytest.fixture(scope="session")
+def synthesis_level(suite, rigorous_source):
+    """Probe evidence per level, adjusted across levels, and the note's patterns it matches."""
     from emotion_hypotheses.levels.synthesis import measure_synthesis
 
-    return measure_synthesis(captures)
+    settings = suite.settings
+    return measure_synthesis(
+        rigorous_source, permutations=settings.permutations, correction=settings.correction,
+        alpha=settings.alpha, seed=settings.seed,
+    )

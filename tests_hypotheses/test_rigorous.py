@@ -51,24 +51,6 @@ def family_key(item) -> tuple[str, str] | None:
 
 
 @pytest.fixture(scope="session")
-def rigorous_config():
-    """Alpha-independent settings of the rigorous tests (fixtures/rigorous.toml)."""
-    return rigorous.load_config()
-
-
-@pytest.fixture(scope="session")
-def rigorous_source(suite, rigorous_config):
-    """Each level's features, built on first use. Only generated levels start generation."""
-    from emotion_hypotheses.levels.data import CaptureSet
-
-    return rigorous.FeatureSource(
-        lambda: rigorous.text_level_data(suite.text_encoder, suite.plan),
-        lambda: CaptureSet(suite.captures(), model=suite.model.identity()),
-        rigorous_config,
-    )
-
-
-@pytest.fixture(scope="session")
 def rigorous_family(request, suite, rigorous_source):
     """Run every family test selected in this session and adjust their p-values together.
 

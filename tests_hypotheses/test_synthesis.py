@@ -1,7 +1,7 @@
 """Synthesis: which of the research note's candidate locations does the evidence of all levels match?
 
-The evidence is recomputed here from the captures, because under pytest-xdist this test may run
-on another worker than the level tests.
+The evidence is each level's primary probe, recomputed here because under pytest-xdist this test
+may run on another worker than the level tests.
 """
 
 import pytest

@@ -1,31 +1,20 @@
 """The synthesis: one comparable evidence score per level, and the research note's pattern it matches.
 
-Each level defines a dissimilarity between two samples at that level. The evidence score is
-Cohen's d of the dissimilarities of between-emotion pairs against within-emotion pairs (same
-emotion, other seeds and paraphrases): positive when samples of different emotions lie farther
-apart than the sampling noise of one emotion. Pairs share samples, so d is descriptive and
-has no sampling distribution here. The patterns (``fixtures/patterns.toml``) say which levels
-should and should not show emotion under each candidate location.
+The score is the same test at every level: a linear probe (logistic regression) predicting the
+emotion with folds grouped by prompt template, reported as accuracy over chance. A level shows
+emotion when the probe's permutation p-value, adjusted across the levels with --correction,
+is below --alpha. The patterns (``fixtures/patterns.toml``) say which levels should and should
+not show emotion under each candidate location; the statement names the matching patterns and
+the levels with evidence, strongest first.
 """
 
 from __future__ import annotations
 
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from scipy.spatial.distance import pdist, squareform
-
-from ..analysis.attention import attention_between_within
-from ..analysis.compositional import fit_factor_space
-from ..analysis.groups import BetweenWithin, between_within_from_matrix
-from ..analysis.similarity import cosine_similarity_matrix
-from ..analysis.tokens import codebook_histograms, jensen_shannon
-from ..capture import names
-from .compositional import REQUESTED_FACTORS, residual_features
-from .data import CaptureSet
+from . import rigorous
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,97 +22,10 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the tomli backport.
     import tomli as tomllib
 
 DEFAULT_PATTERNS = Path(__file__).resolve().parent.parent.parent / "fixtures" / "patterns.toml"
+
+# The six levels of the note's patterns, plus acoustic evidence, which no pattern constrains.
 LEVELS = ("text_embedding", "transformer_hidden", "audio_tokens", "cross_attention", "dynamics", "compositional")
-
-
-def effect_size(summary: BetweenWithin) -> float:
-    """Return Cohen's d of between-emotion against within-emotion pair dissimilarities.
-
-    With zero pooled spread, 0 for equal means and +-inf otherwise.
-    """
-    within = summary.within_values
-    between = summary.between_values
-    difference = float(np.mean(between) - np.mean(within))
-    pooled_variance = ((within.size - 1) * np.var(within, ddof=1) + (between.size - 1) * np.var(between, ddof=1)) / (
-        within.size + between.size - 2
-    )
-    pooled_sd = float(np.sqrt(pooled_variance)) if np.isfinite(pooled_variance) else 0.0
-    if pooled_sd > 0:
-        return difference / pooled_sd
-    if difference == 0:
-        return 0.0
-    return float(np.copysign(np.inf, difference))
-
-
-def cosine_distances(features: np.ndarray) -> np.ndarray:
-    return 1.0 - cosine_similarity_matrix(features)
-
-
-def text_distances(captures: CaptureSet) -> BetweenWithin:
-    """Cosine distance of the encoder output, mean-pooled over each prompt's real tokens."""
-    pooled = np.stack([hidden.mean(axis=0) for hidden in captures.arrays(names.TEXT_ENCODER_HIDDEN)])
-    return between_within_from_matrix(cosine_distances(pooled), captures.labels)
-
-
-def hidden_distances(captures: CaptureSet) -> BetweenWithin:
-    """Cosine distance of the step-averaged residual stream, layers concatenated."""
-    return between_within_from_matrix(cosine_distances(residual_features(captures)), captures.labels)
-
-
-def token_distances(captures: CaptureSet) -> BetweenWithin:
-    """Jensen-Shannon divergence of two samples' token histograms, averaged over codebooks."""
-    vocab_size = int(captures.meta["vocab_size"])
-    histograms = [
-        codebook_histograms(np.asarray(codes, dtype=np.int64), vocab_size)
-        for codes in captures.arrays(names.CODES_FRAMES)
-    ]
-    n_samples = len(histograms)
-    matrix = np.zeros((n_samples, n_samples))
-    for i in range(n_samples):
-        for j in range(i + 1, n_samples):
-            matrix[i, j] = matrix[j, i] = float(np.mean(jensen_shannon(histograms[i], histograms[j])))
-    return between_within_from_matrix(matrix, captures.labels)
-
-
-def attention_distances(captures: CaptureSet) -> BetweenWithin:
-    """Jensen-Shannon divergence of emotion-word attention mass, as in the cross_attention level."""
-    masks = [np.asarray(mask, dtype=bool) for mask in captures.arrays(names.TEXT_EMOTION_WORD_MASK)]
-    return attention_between_within(captures.arrays(names.DECODER_CROSS_ATTENTION), captures.labels, masks)
-
-
-def dynamics_distances(captures: CaptureSet) -> BetweenWithin:
-    """One minus the cosine between two samples' velocities, averaged over layers and common steps."""
-    velocities = [np.diff(resid, axis=1) for resid in captures.arrays(names.DECODER_RESID_POST)]
-    steps = min(velocity.shape[1] for velocity in velocities)
-    units = []
-    for velocity in velocities:
-        velocity = velocity[:, :steps].astype(np.float64)
-        norms = np.linalg.norm(velocity, axis=-1, keepdims=True)
-        units.append(velocity / np.where(norms > 0, norms, 1.0))
-    n_samples = len(units)
-    matrix = np.zeros((n_samples, n_samples))
-    for i in range(n_samples):
-        for j in range(i + 1, n_samples):
-            matrix[i, j] = matrix[j, i] = 1.0 - float(np.mean(np.sum(units[i] * units[j], axis=-1)))
-    return between_within_from_matrix(matrix, captures.labels)
-
-
-def factor_distances(captures: CaptureSet) -> BetweenWithin:
-    """Euclidean distance in the factor-analysis space of the compositional level."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"n_factors=\d+ exceeds", category=UserWarning)
-        space = fit_factor_space(residual_features(captures), n_factors=REQUESTED_FACTORS, method="fa")
-    return between_within_from_matrix(squareform(pdist(space.scores)), captures.labels)
-
-
-DISTANCES = {
-    "text_embedding": text_distances,
-    "transformer_hidden": hidden_distances,
-    "audio_tokens": token_distances,
-    "cross_attention": attention_distances,
-    "dynamics": dynamics_distances,
-    "compositional": factor_distances,
-}
+EVIDENCE_LEVELS = LEVELS + ("acoustic",)
 
 
 @dataclass
@@ -137,53 +39,81 @@ class Pattern:
 
 @dataclass
 class Synthesis:
-    """Evidence per level, the threshold for showing emotion, and the patterns the evidence matches."""
+    """Probe evidence per level, which levels show emotion, and the patterns the evidence matches."""
 
-    scores: dict[str, float]
-    shows_emotion_d: float
+    outcomes: dict[str, rigorous.RigorousOutcome]
+    alpha: float
+    correction: str
     patterns: list[Pattern]
 
+    def score(self, level: str) -> float:
+        """Return the probe's accuracy over chance at ``level``."""
+        outcome = self.outcomes[level]
+        return float(outcome.measured - (outcome.chance or 0.0))
+
     def shows(self) -> dict[str, bool]:
-        """Return whether each level's evidence exceeds the threshold."""
-        return {level: score > self.shows_emotion_d for level, score in self.scores.items()}
+        """Return whether each level's adjusted p-value is below alpha."""
+        return {
+            level: outcome.adjusted_p is not None and outcome.adjusted_p < self.alpha
+            for level, outcome in self.outcomes.items()
+        }
 
     def matches(self) -> list[str]:
         """Return the patterns whose every expectation holds, the most constrained first."""
         shows = self.shows()
-        matched = [pattern for pattern in self.patterns if all(shows[level] == value for level, value in pattern.expect.items())]
+        matched = [
+            pattern for pattern in self.patterns
+            if all(shows.get(level) == value for level, value in pattern.expect.items())
+        ]
         matched.sort(key=lambda pattern: -len(pattern.expect))
         return [pattern.name for pattern in matched]
 
+    def encoded_in(self) -> list[str]:
+        """Return the levels that show emotion, strongest evidence first."""
+        shows = self.shows()
+        return sorted((level for level in self.outcomes if shows[level]), key=self.score, reverse=True)
+
     def statement(self) -> str:
+        levels = self.encoded_in()
+        where = ", ".join(levels) if levels else "no level (no probe beats chance after correction)"
         matched = self.matches()
-        if not matched:
-            return "emotion is encoded in: none of the note's patterns matches the measured evidence"
-        return "emotion is encoded in: " + ", ".join(matched)
+        pattern = ", ".join(matched) if matched else "none of the note's patterns"
+        return f"emotion is encoded in: {where}; matching pattern: {pattern}"
 
     def details(self) -> dict:
+        descriptions = {pattern.name: pattern.description for pattern in self.patterns}
         return {
             "statement": self.statement(),
-            "score": "Cohen's d of pairwise dissimilarity, between-emotion vs within-emotion pairs",
-            "shows_emotion_d": self.shows_emotion_d,
-            "evidence_summary": ", ".join(f"{level} d={score:.3g}" for level, score in self.scores.items()),
-            "evidence": {level: (score if np.isfinite(score) else str(score)) for level, score in self.scores.items()},
+            "score": "accuracy over chance of a linear probe with folds grouped by prompt template",
+            "significance": f"permutation p adjusted with {self.correction} across levels, below alpha = {self.alpha}",
+            "evidence_summary": ", ".join(
+                f"{level} {self.score(level):+.3f} (p={_format_p(outcome.adjusted_p)})"
+                for level, outcome in self.outcomes.items()
+            ),
+            "encoded_in": self.encoded_in(),
+            "accuracy_over_chance": {level: self.score(level) for level in self.outcomes},
+            "adjusted_p": {level: outcome.adjusted_p for level, outcome in self.outcomes.items()},
             "shows_emotion": self.shows(),
             "matched_patterns": self.matches(),
+            "interpretation": "; ".join(descriptions[name] for name in self.matches()),
             "patterns": {pattern.name: pattern.expect for pattern in self.patterns},
         }
 
     def figure(self) -> dict:
-        finite = [score if np.isfinite(score) else float(np.sign(score)) * 10.0 for score in self.scores.values()]
         return {
-            "name": "synthesis_evidence", "kind": "curve", "series": {"Cohen's d": finite},
-            "x": list(self.scores), "hlines": [self.shows_emotion_d], "xlabel": "level",
-            "ylabel": "between vs within effect size (infinite values drawn at +-10)",
+            "name": "synthesis_evidence", "kind": "curve",
+            "series": {"probe accuracy over chance": [self.score(level) for level in self.outcomes]},
+            "x": list(self.outcomes), "hlines": [0.0], "xlabel": "level", "ylabel": "accuracy over chance",
             "title": "Evidence of emotion per level", "size": (8, 4.5),
         }
 
 
-def load_patterns(path: Path | None = None) -> tuple[float, list[Pattern]]:
-    """Read the evidence threshold and the patterns; raise ValueError naming an unknown level."""
+def _format_p(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def load_patterns(path: Path | None = None) -> list[Pattern]:
+    """Read the patterns; raise ValueError naming an unknown level."""
     path = DEFAULT_PATTERNS if path is None else Path(path)
     document = tomllib.loads(path.read_text(encoding="utf-8"))
     patterns = []
@@ -192,11 +122,15 @@ def load_patterns(path: Path | None = None) -> tuple[float, list[Pattern]]:
         if unknown:
             raise ValueError(f"{path}: pattern {name!r} names unknown level(s) {unknown}; use one of {', '.join(LEVELS)}")
         patterns.append(Pattern(name=name, description=table["description"], expect=dict(table["expect"])))
-    return float(document["evidence"]["shows_emotion_d"]), patterns
+    return patterns
 
 
-def measure_synthesis(captures: CaptureSet, patterns_path: Path | None = None) -> Synthesis:
-    """Compute every level's evidence score from the captures and load the patterns."""
-    shows_emotion_d, patterns = load_patterns(patterns_path)
-    scores = {level: effect_size(DISTANCES[level](captures)) for level in LEVELS}
-    return Synthesis(scores=scores, shows_emotion_d=shows_emotion_d, patterns=patterns)
+def measure_synthesis(
+    source: rigorous.FeatureSource, *, permutations: int, correction: str, alpha: float, seed: int = 0,
+    patterns_path: Path | None = None,
+) -> Synthesis:
+    """Run every level's primary probe on ``source``, adjust across levels, and load the patterns."""
+    keys = [(level, rigorous.PRIMARY_TESTS[level]) for level in EVIDENCE_LEVELS]
+    family = rigorous.run_family(keys, source, permutations, correction, seed)
+    outcomes = {level: family[(level, name)] for level, name in keys}
+    return Synthesis(outcomes=outcomes, alpha=alpha, correction=correction, patterns=load_patterns(patterns_path))
