@@ -84,7 +84,7 @@ def pool_source(model: str, arguments: argparse.Namespace, cache_dir: Path) -> r
     session = SuiteSession(settings, run_id=f"calibration-{model}")
     return rigorous.FeatureSource(
         lambda: rigorous.text_level_data(session.text_encoder, session.plan),
-        lambda: CaptureSet(session.captures(), model=session.model.identity()),
+        lambda: CaptureSet(session.captures(), model=session.model_identity),
         rigorous.load_config(),
     )
 

@@ -139,3 +139,35 @@ def test_planted_text_only_hides_text_from_decoder():
     assert not np.allclose(happy.arrays[names.TEXT_ENCODER_HIDDEN], sad.arrays[names.TEXT_ENCODER_HIDDEN])
     np.testing.assert_array_equal(happy.arrays[names.CODES_FRAMES], sad.arrays[names.CODES_FRAMES])
     np.testing.assert_allclose(happy.arrays[names.DECODER_RESID_POST], sad.arrays[names.DECODER_RESID_POST], atol=1e-6)
+
+
+def test_model_identity_without_building(monkeypatch):
+    from emotion_hypotheses.models import builtin as builtin_module
+    from emotion_hypotheses.models.loading import model_identity
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("model_identity must not build the model")
+
+    monkeypatch.setattr(builtin_module, "build_by_name", refuse)
+    tiny = model_identity("tiny")
+    assert tiny == model_identity("tiny")
+    assert tiny["weights_origin"] == "random"
+    assert tiny["weights_id"] != model_identity("planted-all")["weights_id"]
+
+
+def test_model_identity_local_checkpoint_changes(tiny, tmp_path):
+    from emotion_hypotheses.models.loading import model_identity
+
+    tiny.model.save_pretrained(tmp_path)
+    first = model_identity(str(tmp_path))
+    config = tmp_path / "config.json"
+    config.write_text(config.read_text().replace("}", ', "note": "edited"}', 1))
+    assert model_identity(str(tmp_path))["weights_id"] != first["weights_id"]
+
+
+def test_model_identity_offline_error(monkeypatch, tmp_path):
+    from emotion_hypotheses.models.loading import model_identity
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(ModelLoadError, match="facebook/musicgen-large"):
+        model_identity("facebook/musicgen-large", offline=True)

@@ -16,7 +16,7 @@ def captures(suite):
     """Every sample of the plan with its capture; generates what the run store lacks."""
     from emotion_hypotheses.levels.data import CaptureSet
 
-    return CaptureSet(suite.captures(), model=suite.model.identity())
+    return CaptureSet(suite.captures(), model=suite.model_identity)
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +83,7 @@ def rigorous_source(suite, rigorous_config):
 
     return rigorous.FeatureSource(
         lambda: rigorous.text_level_data(suite.text_encoder, suite.plan),
-        lambda: CaptureSet(suite.captures(), model=suite.model.identity()),
+        lambda: CaptureSet(suite.captures(), model=suite.model_identity),
         rigorous_config,
     )
 

@@ -119,6 +119,59 @@ def hash_state_dict(module: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
+def builtin_recipe_id(name: str) -> str:
+    """Return a hash of everything that determines a built-in model's weights, without building it.
+
+    The recipe is the model name, the source of the modules that construct built-in models, the
+    bundled prompt sets (the tiny vocabulary and the planted emotion words), and the torch and
+    transformers versions, whose initialisers draw the random weights.
+    """
+    import transformers
+
+    from . import planted
+
+    digest = hashlib.sha256(name.encode())
+    for path in [Path(builtin.__file__), Path(planted.__file__), *sorted(builtin.FIXTURES_PROMPTS.glob("*.toml"))]:
+        digest.update(path.read_bytes())
+    digest.update(f"torch {torch.__version__} transformers {transformers.__version__}".encode())
+    return "recipe-" + digest.hexdigest()[:16]
+
+
+def local_checkpoint_id(directory: Path) -> str:
+    """Return a hash of a local checkpoint's config and the names, sizes and times of its weight files."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.name == "config.json":
+            digest.update(path.read_bytes())
+        elif path.suffix in (".safetensors", ".bin", ".json"):
+            status = path.stat()
+            digest.update(f"{path.name} {status.st_size} {status.st_mtime_ns}".encode())
+    return "local-" + digest.hexdigest()[:16]
+
+
+def model_identity(name: str, revision: str | None = None, offline: bool | None = None) -> dict:
+    """Return the fields that identify a model's weights, reading at most its config, never its weights.
+
+    Cache keys use this, so a run whose samples are all stored does not build or load the model.
+    """
+    if is_builtin(name):
+        return {"model": name, "revision": None, "weights_origin": "random", "weights_id": builtin_recipe_id(name)}
+
+    local = Path(name).expanduser()
+    if local.is_dir():
+        return {"model": name, "revision": revision, "weights_origin": "pretrained", "weights_id": local_checkpoint_id(local)}
+
+    from transformers import AutoConfig
+
+    offline = offline_mode(offline)
+    try:
+        config = AutoConfig.from_pretrained(name, revision=revision, local_files_only=offline)
+    except (OSError, ValueError) as error:
+        raise missing_weights_error(name, revision, offline, error) from error
+    commit = getattr(config, "_commit_hash", None) or revision or "main"
+    return {"model": name, "revision": revision, "weights_origin": "pretrained", "weights_id": str(commit)}
+
+
 def offline_mode(offline: bool | None) -> bool:
     """Return whether only local files may be read: the argument, else HF_HUB_OFFLINE."""
     if offline is not None:

@@ -87,6 +87,7 @@ class SuiteSession:
 
     @cached_property
     def model(self):
+        limit_threads_per_worker()
         return load_musicgen(
             self.settings.model, revision=self.settings.revision, device=self.settings.device,
             dtype=self.settings.dtype,
@@ -113,10 +114,17 @@ class SuiteSession:
 
         return is_builtin(self.settings.model)
 
+    @cached_property
+    def model_identity(self) -> dict:
+        """The fields that identify the model's weights, read without building or loading it."""
+        from ..models.loading import model_identity
+
+        return model_identity(self.settings.model, self.settings.revision)
+
     def sample_key(self, sample: Sample) -> str:
         """Return the store key of ``sample``: everything that changes its capture."""
         return entry_key({
-            "model": self.model.identity(),
+            "model": self.model_identity,
             "dtype": self.settings.dtype,
             "prompt": sample.prompt.marked_text,
             "seed": sample.seed,
@@ -234,6 +242,15 @@ class SuiteSession:
             os.write(descriptor, line)
         finally:
             os.close(descriptor)
+
+
+def limit_threads_per_worker() -> None:
+    """Give each pytest-xdist worker an equal share of the cores for torch, so workers do not oversubscribe."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 class ProgressLine:

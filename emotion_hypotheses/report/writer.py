@@ -96,6 +96,34 @@ def outcome_word(result: HypothesisResult) -> str:
     return "PASS" if result.passed else "FAIL"
 
 
+def render_side_by_side(results: list[HypothesisResult]) -> list[str]:
+    """Render each level's raw-threshold checks next to its primary rigorous test, with disagreements."""
+    primary = [result for result in results if result.kind == "rigorous" and result.details.get("role") == "primary"]
+    if not primary:
+        return []
+
+    lines = [
+        "## Raw versus rigorous", "",
+        "| level | raw checks | rigorous test | accuracy (chance, 95% CI) | adjusted p | rigorous |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for result in primary:
+        raw = [other for other in results if other.level == result.level and other.kind == "raw"]
+        raw_text = ", ".join(f"{other.name} {outcome_word(other)}" for other in raw) or "n/a"
+        low, high = result.details.get("ci_95") or (None, None)
+        lines.append(
+            f"| {result.level} | {raw_text} | {result.name} | {format_number(result.measured)} "
+            f"({format_number(result.details.get('chance'))}, {format_number(low)}-{format_number(high)}) | "
+            f"{format_number(result.p_value)} | {outcome_word(result)} |"
+        )
+
+    notes = [result for result in results if result.kind == "rigorous" and result.details.get("disagreement")]
+    if notes:
+        lines.append("")
+        lines += [f"- **{result.level}.{result.name}**: {result.details['disagreement']}" for result in notes]
+    return lines + [""]
+
+
 def render_markdown(run: dict, results: list[HypothesisResult], figure_paths: dict) -> str:
     lines = ["# Where does MusicGen encode emotion? Verdict", ""]
     warning = notice(run)
@@ -130,6 +158,8 @@ def render_markdown(run: dict, results: list[HypothesisResult], figure_paths: di
             f"{format_number(result.measured)} | {threshold} | {format_number(result.p_value)} | {outcome_word(result)} |"
         )
     lines.append("")
+
+    lines += render_side_by_side(results)
 
     lines += ["## Sources of the thresholds", ""]
     for result in results:
