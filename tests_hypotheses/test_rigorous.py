@@ -72,6 +72,8 @@ def check_family_result(key, family, suite, rigorous_config, verdict) -> None:
     __tracebackhide__ = True
     level, name = key
     outcome = family[key]
+    if "error" in outcome.details:
+        raise InsufficientDataError(f"{level}.{name} could not run: {outcome.details['error']}")
     settings = suite.settings
     alpha = settings.alpha
     significant = outcome.adjusted_p is not None and outcome.adjusted_p < alpha

@@ -579,7 +579,13 @@ def run_family(keys, source: FeatureSource, n_permutations: int, method: str, ba
 
     outcomes = {}
     for level, name in sorted(set(keys), key=FAMILY_TESTS.index):
-        outcomes[(level, name)] = run_test(level, name, source.level(level), source.config, n_permutations, base_seed)
+        try:
+            outcomes[(level, name)] = run_test(level, name, source.level(level), source.config, n_permutations, base_seed)
+        except InsufficientDataError as error:
+            # One test without enough data must not take down the others; it reports its own error.
+            outcomes[(level, name)] = RigorousOutcome(
+                level=level, name=name, measured=math.nan, raw_p=None, details={"error": str(error)},
+            )
     adjust_family(outcomes, method)
     return outcomes
 
