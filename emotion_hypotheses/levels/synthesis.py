@@ -95,15 +95,17 @@ class Synthesis:
             "adjusted_p": {level: outcome.adjusted_p for level, outcome in self.outcomes.items()},
             "shows_emotion": self.shows(),
             "matched_patterns": self.matches(),
-            "interpretation": "; ".join(descriptions[name] for name in self.matches()),
+            "interpretation": "; ".join(descriptions[name] for name in self.matches()) or "no pattern matches",
             "patterns": {pattern.name: pattern.expect for pattern in self.patterns},
         }
 
     def figure(self) -> dict:
+        shows = self.shows()
         return {
-            "name": "synthesis_evidence", "kind": "curve",
-            "series": {"probe accuracy over chance": [self.score(level) for level in self.outcomes]},
-            "x": list(self.outcomes), "hlines": [0.0], "xlabel": "level", "ylabel": "accuracy over chance",
+            "name": "synthesis_evidence", "kind": "bar", "labels": list(self.outcomes),
+            "values": [self.score(level) for level in self.outcomes],
+            "highlight": [shows[level] for level in self.outcomes], "hlines": [0.0],
+            "ylabel": "probe accuracy over chance (green: significant)",
             "title": "Evidence of emotion per level", "size": (8, 4.5),
         }
 

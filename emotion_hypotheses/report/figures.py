@@ -1,7 +1,7 @@
 """Figures of the verdict report, drawn with matplotlib from data that results carry.
 
 Each figure spec is a dict with a ``kind`` and its data, so workers send numbers and the
-controller draws. Kinds: heatmap, curve, histogram, scatter, boxplot.
+controller draws. Kinds: heatmap, curve, histogram, scatter, boxplot, bar.
 """
 
 from __future__ import annotations
@@ -82,6 +82,17 @@ def draw_scatter(axes, spec: dict) -> None:
     axes.legend(fontsize=8)
 
 
+def draw_bar(axes, spec: dict) -> None:
+    labels = list(spec["labels"])
+    values = np.asarray(spec["values"], dtype=float)
+    colors = ["tab:green" if flag else "tab:grey" for flag in spec.get("highlight", [False] * len(values))]
+    axes.bar(range(len(values)), np.nan_to_num(values), color=colors)
+    axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+    for value in spec.get("hlines", []):
+        axes.axhline(value, color="grey", linestyle="--", linewidth=1)
+    axes.set_ylabel(spec.get("ylabel", ""))
+
+
 def draw_boxplot(axes, spec: dict) -> None:
     groups = spec["groups"]
     axes.boxplot([np.asarray(values, dtype=float) for values in groups.values()])
@@ -95,4 +106,5 @@ DRAWERS = {
     "histogram": draw_histogram,
     "scatter": draw_scatter,
     "boxplot": draw_boxplot,
+    "bar": draw_bar,
 }
