@@ -91,10 +91,14 @@ def rigorous_source(suite, rigorous_config):
 @pytest.fixture(scope="session")
 def synthesis_level(suite, rigorous_source):
     """Probe evidence per level, adjusted across levels, and the note's patterns it matches."""
-    from emotion_hypotheses.levels.synthesis import measure_synthesis
+    from emotion_hypotheses.levels import rigorous
+    from emotion_hypotheses.levels.family_cache import cached_family
+    from emotion_hypotheses.levels.synthesis import measure_synthesis, synthesis_keys
 
     settings = suite.settings
-    return measure_synthesis(
-        rigorous_source, permutations=settings.permutations, correction=settings.correction,
-        alpha=settings.alpha, seed=settings.seed,
+    keys = synthesis_keys()
+    family = cached_family(
+        settings.cache_dir / "rigorous", suite.family_fields(keys),
+        lambda: rigorous.run_family(keys, rigorous_source, settings.permutations, settings.correction, settings.seed),
     )
+    return measure_synthesis(family, alpha=settings.alpha, correction=settings.correction)

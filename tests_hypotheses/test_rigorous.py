@@ -58,9 +58,14 @@ def rigorous_family(request, suite, rigorous_source):
     every pytest-xdist worker, so every worker adjusts over the same family and, with seeds
     derived from test names, gets the same p-values.
     """
+    from emotion_hypotheses.levels.family_cache import cached_family
+
     keys = [key for key in map(family_key, request.session.items) if key is not None]
     settings = suite.settings
-    return rigorous.run_family(keys, rigorous_source, settings.permutations, settings.correction, settings.seed)
+    return cached_family(
+        settings.cache_dir / "rigorous", suite.family_fields(keys),
+        lambda: rigorous.run_family(keys, rigorous_source, settings.permutations, settings.correction, settings.seed),
+    )
 
 
 def format_p(value) -> str:

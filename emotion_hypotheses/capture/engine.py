@@ -12,8 +12,10 @@ and they are removed even when generation raises.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
+import logging
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -216,7 +218,7 @@ def capture_batch(
     generation_config = greedy_config(model.generation_config, params, steps)
 
     started = time.perf_counter()
-    with HookSet() as hooks, torch.inference_mode():
+    with HookSet() as hooks, torch.inference_mode(), quiet_generation_config_warnings():
         recorder.install(hooks, loaded)
         waveforms = model.generate(
             input_ids=input_ids, attention_mask=text_mask, generation_config=generation_config,
@@ -248,6 +250,23 @@ def capture_texts(
     if len(seeds) != len(texts):
         raise ValueError(f"got {len(texts)} prompts but {len(seeds)} seeds: pass one seed per prompt")
     return capture_batch(loaded, [CaptureRequest(text, seed) for text, seed in zip(texts, seeds)], params, spec)
+
+
+@contextlib.contextmanager
+def quiet_generation_config_warnings():
+    """Silence transformers' warning that top_k is ignored in greedy decoding.
+
+    generate() fills unset fields from the model's generation config (top_k=250 in MusicGen's),
+    and then warns on every call that greedy decoding ignores it. The seeded sampler applies
+    top_k itself, so the warning is noise.
+    """
+    generation_logger = logging.getLogger("transformers.generation.configuration_utils")
+    previous = generation_logger.level
+    generation_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        generation_logger.setLevel(previous)
 
 
 def greedy_config(base, params: GenerationParams, steps: int):

@@ -127,12 +127,14 @@ def load_patterns(path: Path | None = None) -> list[Pattern]:
     return patterns
 
 
+def synthesis_keys() -> list[tuple[str, str]]:
+    """Return the family of the synthesis: the primary rigorous test of every evidence level."""
+    return [(level, rigorous.PRIMARY_TESTS[level]) for level in EVIDENCE_LEVELS]
+
+
 def measure_synthesis(
-    source: rigorous.FeatureSource, *, permutations: int, correction: str, alpha: float, seed: int = 0,
-    patterns_path: Path | None = None,
+    family: dict, *, alpha: float, correction: str, patterns_path: Path | None = None,
 ) -> Synthesis:
-    """Run every level's primary probe on ``source``, adjust across levels, and load the patterns."""
-    keys = [(level, rigorous.PRIMARY_TESTS[level]) for level in EVIDENCE_LEVELS]
-    family = rigorous.run_family(keys, source, permutations, correction, seed)
-    outcomes = {level: family[(level, name)] for level, name in keys}
+    """Build the synthesis from the primary probes in ``family`` (from ``rigorous.run_family``)."""
+    outcomes = {level: family[(level, rigorous.PRIMARY_TESTS[level])] for level in EVIDENCE_LEVELS}
     return Synthesis(outcomes=outcomes, alpha=alpha, correction=correction, patterns=load_patterns(patterns_path))

@@ -132,6 +132,20 @@ class SuiteSession:
             "capture": self.capture_spec.to_dict(),
         })
 
+    def family_fields(self, keys) -> dict:
+        """Return what a rigorous family's results depend on, for sharing them between workers."""
+        generated = any(level != "text_embedding" for level, _ in keys)
+        return {
+            "family": sorted(list(key) for key in keys),
+            "permutations": self.settings.permutations,
+            "correction": self.settings.correction,
+            "seed": self.settings.seed,
+            "prompts": [sample.prompt.marked_text for sample in self.plan],
+            "text_encoder": self.settings.text_encoder or self.model_identity,
+            "samples": [self.sample_key(sample) for sample in self.plan] if generated else None,
+            "run": self.run_id if self.settings.refresh else None,
+        }
+
     def request(self, sample: Sample) -> CaptureRequest:
         spans = tuple((word.start, word.end) for word in sample.prompt.emotion_words)
         return CaptureRequest(text=sample.prompt.text, seed=sample.seed, emotion_word_spans=spans)
