@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Callable
 
 import filelock
 
+from ..atomic import write_text_atomic
 from ..plugin.results import jsonable
 from ..store import entry_key
 from .rigorous import RigorousOutcome
@@ -53,7 +52,7 @@ def cached_family(directory: Path, fields: dict, compute: Callable[[], dict]) ->
                 warnings.warn(f"rigorous results {path} are unreadable ({error}); computing them again", stacklevel=2)
 
         outcomes = compute()
-        write_atomic(path, json.dumps(encode(outcomes), default=jsonable))
+        write_text_atomic(path, json.dumps(encode(outcomes), default=jsonable))
         logger.info("computed %d rigorous tests -> %s", len(outcomes), path.name)
     return outcomes
 
@@ -70,15 +69,3 @@ def decode(records: list[dict]) -> dict:
         outcome = RigorousOutcome(**record)
         outcomes[(outcome.level, outcome.name)] = outcome
     return outcomes
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` through a temporary file and a rename, so readers never see a partial file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

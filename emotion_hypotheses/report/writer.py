@@ -7,11 +7,10 @@ never leaves a half-written report next to a complete one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+from ..atomic import write_text_atomic
 from ..levels.common import json_safe
 from ..plugin.results import HypothesisResult, jsonable
 from .figures import draw
@@ -48,8 +47,8 @@ def write_report(directory: Path, run: dict, results: list[HypothesisResult]) ->
     document = json_safe(json.loads(json.dumps(document, default=jsonable)))
     json_path = directory / "verdict.json"
     markdown_path = directory / "verdict.md"
-    atomic_write(json_path, json.dumps(document, indent=2, default=jsonable, allow_nan=False))
-    atomic_write(markdown_path, render_markdown(run, sorted(results, key=result_order), figure_paths))
+    write_text_atomic(json_path, json.dumps(document, indent=2, default=jsonable, allow_nan=False))
+    write_text_atomic(markdown_path, render_markdown(run, sorted(results, key=result_order), figure_paths))
     return {"json": json_path, "markdown": markdown_path, "figures": figure_dir}
 
 
@@ -68,18 +67,6 @@ def result_entry(result: HypothesisResult, figure_paths: dict) -> dict:
     entry = {key: value for key, value in vars(result).items() if key != "figures"}
     entry["figures"] = figure_paths.get(f"{result.level}.{result.name}", [])
     return entry
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def format_number(value) -> str:
