@@ -1,8 +1,8 @@
 """Share a run's rigorous family results between pytest-xdist workers through the run store.
 
-Every worker selects the same family of rigorous tests, and the results are deterministic (seeds
-derive from test names), so one worker computes them under a file lock and writes them as JSON
-next to the run store; the other workers wait for the lock and read the file. The key covers
+Every worker selects the same family of rigorous tests, and the results are deterministic because
+seeds derive from test names. So one worker computes them under a file lock and writes them as
+JSON next to the run store, and the other workers wait for the lock and read the file. The key covers
 what changes the results: the family, the samples' store keys, the text encoder, the statistics
 settings, and the source of the code that computes them.
 """

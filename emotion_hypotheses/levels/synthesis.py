@@ -3,9 +3,9 @@
 The score is the same test at every level: a linear probe (logistic regression) predicting the
 emotion with folds grouped by prompt template, reported as accuracy over chance. A level shows
 emotion when the probe's permutation p-value, adjusted across the levels with --correction,
-is below --alpha. The patterns (``fixtures/patterns.toml``) say which levels should and should
-not show emotion under each candidate location; the statement names the matching patterns and
-the levels with evidence, strongest first.
+is below --alpha. The patterns (``fixtures/patterns.toml``) list which levels should and should
+not show emotion under each candidate location. The statement names the levels with evidence,
+strongest first, and the matching patterns.
 """
 
 from __future__ import annotations
