@@ -141,7 +141,9 @@ def test_bad_prompt_file_reports_clear_error(pytester):
     bad = pytester.path / "bad.toml"
     bad.write_text("[emotions.happy]\nwords = ['happy']\n")
     result = run_suite(pytester, "-m", "text_embedding", "--model", "tiny", "--prompts", str(bad))
-    output = result.stdout.str()
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert output.count("PromptSetError") == 1
     assert "PromptSetError" in output
     assert "bad.toml" in output
     assert not (pytester.path / "reports" / "verdict.json").exists()

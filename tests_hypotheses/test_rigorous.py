@@ -81,7 +81,7 @@ def check_family_result(key, family, suite, rigorous_config, verdict) -> None:
         raise InsufficientDataError(f"{level}.{name} could not run: {outcome.details['error']}")
     settings = suite.settings
     alpha = settings.alpha
-    significant = outcome.adjusted_p is not None and outcome.adjusted_p < alpha
+    significant = rigorous.supports_emotion(outcome, alpha)
 
     details = dict(outcome.details)
     details.update({
@@ -106,6 +106,11 @@ def check_family_result(key, family, suite, rigorous_config, verdict) -> None:
             f"raw p = {format_p(outcome.raw_p)}, adjusted p = {format_p(outcome.adjusted_p)} "
             f"({settings.correction} over {family_size} tests), alpha = {alpha}: not significant."
         )
+        if outcome.adjusted_p is not None and outcome.adjusted_p < alpha:
+            message = message.replace(
+                "not significant.", "significant in the opposite direction (same-emotion samples less alike), "
+                "which is not evidence of emotion."
+            )
         if floor >= alpha:
             minimum = math.ceil(family_size / alpha)
             message += (

@@ -418,6 +418,17 @@ class RigorousOutcome:
         return PRIMARY_TESTS.get(self.level) == self.name
 
 
+# Tests whose hypothesis has a direction: a positive statistic (within above between, rho above 0).
+DIRECTIONAL_TESTS = ("similarity_effect", "rsa")
+
+
+def supports_emotion(outcome: RigorousOutcome, alpha: float) -> bool:
+    """Return whether ``outcome`` is evidence of emotion: adjusted p below alpha, in the predicted direction."""
+    if outcome.adjusted_p is None or not outcome.adjusted_p < alpha:
+        return False
+    return outcome.name not in DIRECTIONAL_TESTS or outcome.measured > 0
+
+
 def seed_for_test(level: str, name: str, base_seed: int = 0) -> int:
     """Derive a fixed random seed for test ``level.name``, equal in every process of a run."""
     return (zlib.crc32(f"{level}.{name}".encode()) + int(base_seed)) % (2**32)
@@ -612,22 +623,25 @@ def disagreement(level: str, raw_name: str, raw_value: float, threshold, outcome
     below its bound reads as "emotions are distinct". Returns None when both agree.
     """
     reads_distinct = raw_value < threshold.value
-    accuracy = f"{outcome.measured:.2f}"
-    chance = "n/a" if outcome.chance is None else f"{outcome.chance:.2f}"
     p_value = "n/a" if outcome.adjusted_p is None else f"{outcome.adjusted_p:.3g}"
     raw = f"raw between-emotion cosine {raw_value:.3g} ({level}.{raw_name}, bound {threshold.value:g})"
+    if outcome.name in ("probe", "layer_sweep"):
+        chance = "n/a" if outcome.chance is None else f"{outcome.chance:.2f}"
+        found = f"a probe separates emotions at {outcome.measured:.2f} accuracy (chance {chance})"
+        missing = f"no probe separates them across templates (accuracy {outcome.measured:.2f}, chance {chance})"
+    else:
+        found = f"the {outcome.name.replace('_', ' ')} test finds emotion ({outcome.measured:.3g})"
+        missing = f"the {outcome.name.replace('_', ' ')} test finds no emotion ({outcome.measured:.3g})"
 
     if significant and not reads_distinct:
         return (
-            f"{raw} reads as emotions alike, yet a probe separates emotions at {accuracy} accuracy "
-            f"(chance {chance}), adjusted p = {p_value}: a direction shared by all samples dominates the cosine "
-            f"and hides the signal."
+            f"{raw} reads as emotions alike, yet {found}, adjusted p = {p_value}: a direction shared by all "
+            f"samples dominates the cosine and hides the signal."
         )
     if not significant and reads_distinct:
         return (
-            f"{raw} reads as emotions distinct, yet no probe separates them across templates "
-            f"(accuracy {accuracy}, chance {chance}, adjusted p = {p_value}): the raw difference does not "
-            f"generalize to held-out prompt templates, or this run has too few samples to show it."
+            f"{raw} reads as emotions distinct, yet {missing}, adjusted p = {p_value}: the raw difference "
+            f"does not generalize to held-out prompt templates, or this run has too few samples to show it."
         )
     return None
 

@@ -85,7 +85,11 @@ class Synthesis:
         return {
             "statement": self.statement(),
             "score": "accuracy over chance of a linear probe with folds grouped by prompt template",
-            "significance": f"permutation p adjusted with {self.correction} across levels, below alpha = {self.alpha}",
+            "significance": (
+                f"permutation p adjusted with {self.correction} across the {len(self.outcomes)} levels' primary "
+                f"probes, below alpha = {self.alpha}. The verdict table's rigorous rows adjust across every "
+                f"selected rigorous test, so their p-values for the same probes differ"
+            ),
             "evidence_summary": ", ".join(
                 f"{level} {self.score(level):+.3f} (p={_format_p(outcome.adjusted_p)})"
                 for level, outcome in self.outcomes.items()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,35 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(), "emotion_hypotheses_xdist")
 
+    # Bad option values, prompt sets and threshold files stop the run once, with one message,
+    # instead of failing every test that uses them.
+    settings = read_settings(config)
+    if workerinput is None and runs_verdict_suite(config):
+        check_inputs(settings)
+
+
+def runs_verdict_suite(config: pytest.Config) -> bool:
+    """Return whether the command line selects the verdict suite (tests_hypotheses or the project root)."""
+    root = Path(str(config.rootpath)).resolve()
+    suite_dir = root / "tests_hypotheses"
+    for argument in config.args:
+        path = Path(argument.split("::")[0]).resolve()
+        if path == root or path == suite_dir or suite_dir in path.parents:
+            return True
+    return False
+
+
+def check_inputs(settings) -> None:
+    """Load the prompt set and thresholds, turning their errors into one usage error."""
+    from ..prompts import load_prompt_set, resolve_prompt_set
+    from ..thresholds import load_thresholds
+
+    try:
+        load_prompt_set(resolve_prompt_set(settings.prompts))
+        load_thresholds(settings.thresholds)
+    except EmotionHypothesesError as error:
+        raise pytest.UsageError(f"{type(error).__name__}: {error}") from None
+
 
 class XdistHooks:
     """Hooks that exist only when pytest-xdist is installed."""
@@ -76,11 +106,7 @@ def now() -> str:
 @pytest.fixture(scope="session")
 def suite(request: pytest.FixtureRequest) -> SuiteSession:
     """Return the run's lazily loaded prompt set, thresholds, models and captures."""
-    try:
-        settings = read_settings(request.config)
-    except pytest.UsageError as error:
-        raise pytest.UsageError(str(error)) from None
-    return SuiteSession(settings, request.config._eh_run_id)
+    return SuiteSession(read_settings(request.config), request.config._eh_run_id)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..capture import names
+from ..errors import EmotionHypothesesError
 from ..capture.engine import CaptureRequest, CaptureSpec, GenerationParams, capture_batch
 from ..models import load_musicgen, load_text_encoder
 from ..prompts import PromptSet, Sample, resolve_prompt_set, load_prompt_set
@@ -50,6 +51,29 @@ class CapturedSample:
         return array.astype(np.float32) if np.issubdtype(array.dtype, np.floating) else array
 
 
+def remember_failure(method):
+    """Cache a property's value, or the error it raised, so a failed load is not retried by every test.
+
+    Loading a missing hub model retries the network for about a minute; without this, each test
+    that needs the model would wait for that again.
+    """
+    name = f"_remembered_{method.__name__}"
+
+    def wrapper(self):
+        if name not in self.__dict__:
+            try:
+                self.__dict__[name] = (method(self), None)
+            except EmotionHypothesesError as error:
+                self.__dict__[name] = (None, error)
+        value, error = self.__dict__[name]
+        if error is not None:
+            raise error
+        return value
+
+    wrapper.__doc__ = method.__doc__
+    return property(wrapper)
+
+
 class SuiteSession:
     """Lazily loaded prompt set, thresholds, text encoder, MusicGen and captures for one run."""
 
@@ -71,21 +95,21 @@ class SuiteSession:
     def plan(self) -> list[Sample]:
         return self.prompt_set.sample_plan(self.settings.samples, self.settings.seed)
 
-    @cached_property
+    @remember_failure
     def text_encoder(self):
         return load_text_encoder(
             self.settings.model, revision=self.settings.revision, text_encoder=self.settings.text_encoder,
             device=self.settings.device,
         )
 
-    @cached_property
+    @remember_failure
     def musicgen_text_encoder(self):
         """MusicGen's own T5 encoder, regardless of --text-encoder."""
         if not self.settings.text_encoder:
             return self.text_encoder
         return load_text_encoder(self.settings.model, revision=self.settings.revision, device=self.settings.device)
 
-    @cached_property
+    @remember_failure
     def model(self):
         limit_threads_per_worker()
         return load_musicgen(
@@ -114,7 +138,7 @@ class SuiteSession:
 
         return is_builtin(self.settings.model)
 
-    @cached_property
+    @remember_failure
     def model_identity(self) -> dict:
         """The fields that identify the model's weights, read without building or loading it."""
         from ..models.loading import model_identity
@@ -278,11 +302,19 @@ class ProgressLine:
             self.stream.write(text)
             self.stream.flush()
 
+    @property
+    def prefix(self) -> str:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        return f"[emotion-hypotheses {worker}]" if worker else "[emotion-hypotheses]"
+
     def start(self, total: int, model: str) -> None:
-        self.write(f"\n[emotion-hypotheses] generating {total} samples with {model}\n")
+        self.write(f"\n{self.prefix} up to {total} samples left to generate with {model}\n")
 
     def update(self, done: int, total: int, seconds: float) -> None:
-        self.write(f"[emotion-hypotheses] {done}/{total} samples, {seconds / done:.2f} s per sample\n")
+        self.write(
+            f"{self.prefix} generated {done} samples ({seconds / done:.2f} s per sample); "
+            f"up to {total - done} left, shared with other workers\n"
+        )
 
     def finish(self) -> None:
         pass

@@ -7,6 +7,7 @@ never leaves a half-written report next to a complete one.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,6 +33,10 @@ def write_report(directory: Path, run: dict, results: list[HypothesisResult]) ->
     directory.mkdir(parents=True, exist_ok=True)
     figure_dir = directory / "figures"
 
+    # Figures of an earlier run (another model or level) must not sit next to this run's report.
+    for stale in figure_dir.glob("*.png"):
+        stale.unlink()
+
     figure_paths: dict[str, list[str]] = defaultdict(list)
     for result in results:
         for spec in result.figures:
@@ -48,7 +53,7 @@ def write_report(directory: Path, run: dict, results: list[HypothesisResult]) ->
     json_path = directory / "verdict.json"
     markdown_path = directory / "verdict.md"
     write_text_atomic(json_path, json.dumps(document, indent=2, default=jsonable, allow_nan=False))
-    write_text_atomic(markdown_path, render_markdown(run, sorted(results, key=result_order), figure_paths))
+    write_text_atomic(markdown_path, render_markdown(run, sorted(results, key=result_order), figure_paths, directory))
     return {"json": json_path, "markdown": markdown_path, "figures": figure_dir}
 
 
@@ -67,6 +72,17 @@ def result_entry(result: HypothesisResult, figure_paths: dict) -> dict:
     entry = {key: value for key, value in vars(result).items() if key != "figures"}
     entry["figures"] = figure_paths.get(f"{result.level}.{result.name}", [])
     return entry
+
+
+def threshold_text(result: HypothesisResult) -> str:
+    """Return the pass condition of a result: its threshold, or the rigorous test's criterion."""
+    if result.threshold is not None:
+        return f"{result.op} {result.threshold}"
+    if "alpha" in result.details:
+        return f"adjusted p < {result.details['alpha']}"
+    if "min_selectivity" in result.details:
+        return f"> {result.details['min_selectivity']}"
+    return "n/a"
 
 
 def format_number(value) -> str:
@@ -111,7 +127,12 @@ def render_side_by_side(results: list[HypothesisResult]) -> list[str]:
     return lines + [""]
 
 
-def render_markdown(run: dict, results: list[HypothesisResult], figure_paths: dict) -> str:
+def relative_link(path: str, directory: Path) -> str:
+    """Return ``path`` relative to the report directory, so the links work when both move together."""
+    return os.path.relpath(path, directory)
+
+
+def render_markdown(run: dict, results: list[HypothesisResult], figure_paths: dict, directory: Path) -> str:
     lines = ["# Where does MusicGen encode emotion? Verdict", ""]
     warning = notice(run)
     if warning:
@@ -139,7 +160,7 @@ def render_markdown(run: dict, results: list[HypothesisResult], figure_paths: di
               "| level | hypothesis | kind | measured | threshold | p | result |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
     for result in results:
-        threshold = f"{result.op} {result.threshold}" if result.threshold is not None else "n/a"
+        threshold = threshold_text(result)
         lines.append(
             f"| {result.level} | {result.description or result.name} | {result.kind} | "
             f"{format_number(result.measured)} | {threshold} | {format_number(result.p_value)} | {outcome_word(result)} |"
@@ -164,7 +185,7 @@ def render_markdown(run: dict, results: list[HypothesisResult], figure_paths: di
     if audio:
         lines += ["## Listen", ""]
         for emotion, paths in audio.items():
-            links = ", ".join(f"[{Path(path).name}]({path})" for path in paths)
+            links = ", ".join(f"[{Path(path).parent.name[:12]}.wav]({relative_link(path, directory)})" for path in paths)
             lines.append(f"- {emotion}: {links}")
         lines.append("")
     return "\n".join(lines)
