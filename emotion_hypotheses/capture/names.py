@@ -46,5 +46,5 @@ FULL_PRECISION = (AUDIO_WAVEFORM,)
 
 
 def unconditional(name: str) -> str:
-    """Return the name that holds the unconditional half of ``name``."""
+    """Return the name that contains the unconditional half of ``name``."""
     return UNCONDITIONAL_PREFIX + name
