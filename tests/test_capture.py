@@ -240,3 +240,16 @@ def test_five_seconds_is_250_frames():
     frames = params.frames(frame_rate=50)
     assert frames == 250
     assert frame_count(250 + 4 - 1, 4) == frames
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_reduced_precision_capture(dtype):
+    from emotion_hypotheses.models import load_musicgen
+
+    model = load_musicgen("tiny", dtype=dtype)
+    capture = capture_texts(model, ["happy music", "sad music"], seeds=[0, 1], params=SHORT)[0]
+    assert capture.meta["dtype"] == dtype
+    for name in (names.DECODER_RESID_POST, names.DECODER_CROSS_ATTENTION, names.AUDIO_WAVEFORM):
+        assert capture.arrays[name].dtype == np.float32
+        assert np.all(np.isfinite(capture.arrays[name]))
+    np.testing.assert_allclose(capture.arrays[names.DECODER_CROSS_ATTENTION].sum(axis=-1), 1.0, atol=1e-3)
