@@ -1,8 +1,8 @@
 """Calibration of the rigorous level tests on the planted models: false-positive rate and power per level.
 
-For each planted model the script generates one pool of clips (the first --pool-templates
-prompt templates of the default prompt set, one seed), then runs each level's primary rigorous test (grouped-CV
-probe or layer sweep with its permutation p-value) on many replicates. A replicate draws
+For each planted model the script generates one pool of clips from the first --pool-templates
+prompt templates of the default prompt set. It then runs each level's primary rigorous test
+(grouped-CV probe or layer sweep with its permutation p-value) on many replicates. A replicate draws
 --templates templates at random from the pool, keeping all four emotions of each drawn
 template, and uses its own permutation seed. A level counts as detected when its raw p-value
 is below --alpha, so the rates describe each test on its own, before the correction across

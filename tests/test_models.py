@@ -145,10 +145,10 @@ def test_model_identity_without_building(monkeypatch):
     from emotion_hypotheses.models import builtin as builtin_module
     from emotion_hypotheses.models.loading import model_identity
 
-    def refuse(*args, **kwargs):
+    def fail_if_built(*args, **kwargs):
         raise AssertionError("model_identity must not build the model")
 
-    monkeypatch.setattr(builtin_module, "build_by_name", refuse)
+    monkeypatch.setattr(builtin_module, "build_by_name", fail_if_built)
     tiny = model_identity("tiny")
     assert tiny == model_identity("tiny")
     assert tiny["weights_origin"] == "random"

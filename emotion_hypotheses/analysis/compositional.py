@@ -1,4 +1,4 @@
-"""Look for emotion in a factor space when raw cosine similarity says the emotions look alike.
+"""Look for emotion in a factor space when raw cosine similarity makes the emotions look alike.
 
 The module offers:
 

@@ -114,8 +114,8 @@ class Recorder:
     def __init__(self, loaded: LoadedModel, batch: int, spec: CaptureSpec, guided: bool, text_mask: torch.Tensor):
         self.batch = batch
         self.guided = guided
-        kept = batch * 2 if (guided and spec.halves == "both") else batch
-        self.rows = slice(0, kept)
+        recorded_rows = batch * 2 if (guided and spec.halves == "both") else batch
+        self.rows = slice(0, recorded_rows)
         decoder_layers = loaded.model.decoder.model.decoder.layers
         self.layers = list(range(len(decoder_layers))) if spec.layers is None else list(spec.layers)
         self.heads = loaded.num_heads

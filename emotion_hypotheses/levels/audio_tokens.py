@@ -1,9 +1,9 @@
 """The audio_tokens level: do emotions produce different EnCodec token distributions?
 
 Each sample's codes (de-delayed frames, one row per codebook) are compared three ways, each
-between emotions and within emotions (same emotion, other seeds and paraphrases):
-Jensen-Shannon divergence of pooled token histograms per codebook, Jaccard overlap of the sets
-of used token ids, and frame-by-frame sequence similarity.
+between emotions and within emotions (same emotion, other seeds and paraphrases). The three
+are the Jensen-Shannon divergence of pooled token histograms per codebook, the Jaccard overlap
+of the sets of used token ids, and frame-by-frame sequence similarity.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 For every sample, the cross-attention from each generation step to the prompt is reduced to
 the mass on the emotion-word tokens (``text.emotion_word_mask``) per layer, head and step.
 Two samples are compared by the Jensen-Shannon divergence of those two-bin rows (emotion word
-vs the rest), which works across prompts of different lengths; the pairs are split into
-within-emotion and between-emotion pairs.
+vs the rest), because two bins exist whatever the prompt's length. The pairs are then split
+into within-emotion and between-emotion pairs.
 """
 
 from __future__ import annotations

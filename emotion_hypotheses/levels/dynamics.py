@@ -2,8 +2,8 @@
 
 Velocities are first differences of the residual stream over steps. The level compares the
 between-emotion cosine of mean velocities with that of mean states, the variance over time
-per emotion, and the per-step cosine between two emotions' mean trajectories, whose trend says
-whether the trajectories drift apart as generation proceeds.
+per emotion, and the per-step cosine between two emotions' mean trajectories. The trend of that
+cosine shows whether the trajectories drift apart as generation proceeds.
 """
 
 from __future__ import annotations

@@ -367,7 +367,7 @@ def _acoustic_features(captures: CaptureSet, config: RigorousConfig) -> tuple[np
 
 
 class FeatureSource:
-    """Builds each level's data on first use and keeps it, so a run encodes and generates at most once.
+    """Builds each level's data on first use and keeps it, so a process encodes and generates at most once.
 
     ``load_text`` returns the text level's data. ``load_captures`` returns the run's
     ``CaptureSet`` and is called only when a generated level is requested.
